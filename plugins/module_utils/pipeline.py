@@ -1,0 +1,143 @@
+# s3napback's engine: plain Python shared by the modules and the host command. Private to this
+# collection; its interfaces may change without notice.
+"""Real processes joined by OS pipes, with pipefail semantics: every stage's exit status counts.
+
+The first stage's stdout feeds the second's stdin and so on; Python reads only the last stage's
+stdout. Each stage's stderr is drained by a thread (so a chatty stage cannot block) and its tail
+kept for the error message.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+from dataclasses import dataclass
+
+from .errors import BackupError
+
+_STDERR_TAIL = 64 * 1024
+_GENERIC_LINES = (
+    "Error is not recoverable: exiting now",
+    "Exiting with failure status due to previous errors",
+)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One process of a pipeline. ``warning_codes`` are exit statuses that mean "done, with
+    warnings" (GNU tar's 1: a file changed while it was read)."""
+
+    name: str
+    argv: list[str]
+    warning_codes: tuple[int, ...] = ()
+    env: dict | None = None
+
+
+@dataclass
+class StageResult:
+    stage: Stage
+    returncode: int
+    stderr: str
+
+    @property
+    def failed(self) -> bool:
+        return self.returncode != 0 and self.returncode not in self.stage.warning_codes
+
+    @property
+    def broken_pipe(self) -> bool:
+        """Whether the stage died only because a later stage stopped reading."""
+        return self.returncode == -signal.SIGPIPE or "Broken pipe" in self.stderr
+
+    def cause(self) -> str:
+        prefix = f"{os.path.basename(self.stage.argv[0])}: "
+        for line in self.stderr.splitlines():
+            line = line.strip()
+            if line.startswith(prefix):
+                line = line[len(prefix):]
+            if line and line not in _GENERIC_LINES:
+                return line
+        if self.returncode < 0:
+            return f"killed by signal {signal.Signals(-self.returncode).name}"
+        return f"exited with status {self.returncode}"
+
+
+@dataclass
+class _Running:
+    stage: Stage
+    process: subprocess.Popen
+    reader: threading.Thread
+    stderr: bytearray
+
+
+def _drain(stream, sink: bytearray) -> None:
+    for chunk in iter(lambda: stream.read(8192), b""):
+        sink += chunk
+        del sink[:-_STDERR_TAIL]
+    stream.close()
+
+
+class Pipeline:
+    """``with Pipeline(stages) as pipe: data = pipe.stdout.read(n) ...; results = pipe.finish()``.
+
+    Leaving the block early kills every stage still running, so a failed upload never leaves
+    tar or gpg behind.
+    """
+
+    def __init__(self, stages: list[Stage]):
+        self.stages = stages
+        self._running: list[_Running] = []
+        self.stdout = None
+
+    def __enter__(self) -> Pipeline:
+        previous = subprocess.DEVNULL
+        try:
+            for stage in self.stages:
+                env = None if stage.env is None else {**os.environ, **stage.env}
+                process = subprocess.Popen(
+                    stage.argv, stdin=previous, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+                )
+                if previous is not subprocess.DEVNULL:
+                    previous.close()  # only the next stage holds the read end, so SIGPIPE reaches writers
+                sink = bytearray()
+                reader = threading.Thread(target=_drain, args=(process.stderr, sink), daemon=True)
+                reader.start()
+                self._running.append(_Running(stage, process, reader, sink))
+                previous = process.stdout
+        except OSError as exc:
+            self.kill()
+            raise BackupError(stage.name, f"cannot start {stage.argv[0]}: {exc.strerror}") from exc
+        self.stdout = previous
+        return self
+
+    def kill(self) -> None:
+        for running in self._running:
+            if running.process.poll() is None:
+                running.process.kill()
+        self._collect()
+
+    def _collect(self) -> list[StageResult]:
+        if self.stdout is not None:
+            self.stdout.close()
+        results = []
+        for running in self._running:
+            running.process.wait()
+            running.reader.join()
+            text = bytes(running.stderr).decode("utf-8", "replace")
+            results.append(StageResult(running.stage, running.process.returncode, text))
+        return results
+
+    def finish(self) -> list[StageResult]:
+        """Wait for every stage; raise a BackupError naming the stage that failed first, upstream
+        first, not counting stages that only saw a broken pipe from a later failure."""
+        results = self._collect()
+        failed = [r for r in results if r.failed]
+        if failed:
+            culprit = next((r for r in failed if not r.broken_pipe), failed[0])
+            raise BackupError(culprit.stage.name, culprit.cause(), culprit.stderr)
+        return results
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.kill()

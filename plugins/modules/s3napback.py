@@ -1,0 +1,375 @@
+#!/usr/bin/python
+# Copyright: s3napback contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: s3napback
+short_description: Back up a directory to S3, streamed, compressed and GPG-encrypted, full or incremental
+version_added: 0.1.0
+description:
+  - Makes one backup of a directory and stores it as one object in an S3 bucket (or any
+    S3-compatible store), then deletes the oldest backup chains beyond O(fulls).
+  - The data never touches the local disk. C(tar) streams into C(zstd) (or C(gzip)), into
+    C(gpg --encrypt) to the public key of O(gpg_recipient), into an S3 multipart upload. Memory
+    stays bounded whatever the size of the backup.
+  - Backups form chains. A chain starts with a C(full) backup. Up to O(diffs) C(diff) backups
+    follow it, each holding the changes since the one before (GNU tar C(--listed-incremental)).
+    A new chain starts every O(diffs)+1 periods, or sooner when the chain is broken.
+  - One backup per period of O(frequency) days (UTC) at most. A second run in the same period
+    changes nothing unless O(force=true).
+  - Any failing stage (tar, the compressor, gpg, the upload) fails the task. The partial upload is
+    aborted and the local incremental state is left as it was, so the next run is correct.
+  - Each data object gets a JSON manifest beside it (kind, parent, sizes, SHA-256). Keys are
+    C(<prefix>/<name>/<UTC timestamp>-<full|diff>.tar[.zst|.gz][.gpg]).
+author:
+  - s3napback contributors
+extends_documentation_fragment:
+  - s3napback.s3napback.s3_connection
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reports whether a full or a diff would run, its key and the keys rotation would delete.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+options:
+  directory:
+    description:
+      - Absolute path of the directory to back up. Its contents are archived relative to it.
+    type: path
+    required: true
+    version_added: 0.1.0
+  exclude:
+    description:
+      - GNU tar C(--exclude) patterns, matched against member names such as C(./var/cache/big.bin).
+      - Use a pattern without a leading C(./), such as C(*.log) or C(cache), to match at any depth.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.1.0
+  name:
+    description:
+      - The backup set's name, the last component of its key prefix.
+      - Defaults to a readable name derived from the source that two sources never share, such as
+        C(dir-etc) for C(/etc).
+      - Letters, digits and C(. _ ~ + -) only; no C(/) or C(..).
+    type: str
+    version_added: 0.1.0
+  bucket:
+    description:
+      - The bucket to store backups in. It must exist.
+    type: str
+    required: true
+    version_added: 0.1.0
+  prefix:
+    description:
+      - The key prefix of this host's backup sets. Defaults to the host's fully qualified domain name.
+      - Use an empty string to store sets at the top of the bucket.
+    type: str
+    version_added: 0.1.0
+  gpg_recipient:
+    description:
+      - The key IDs, fingerprints or e-mail addresses to encrypt to. Only the holders of the
+        matching secret keys can read the backups, not the backed-up host.
+      - Required unless O(encrypt=false).
+    type: list
+    elements: str
+    default: []
+    version_added: 0.1.0
+  gpg_public_key:
+    description:
+      - ASCII-armored public key(s) to import into O(gpg_home) before the backup, so that the host
+        needs no key installed beforehand. Secret keys are refused.
+    type: str
+    version_added: 0.1.0
+  gpg_home:
+    description:
+      - The GnuPG home directory that holds the recipients' public keys. Defaults to
+        C(<state_dir>/gnupg). A dedicated directory keeps cron and interactive runs on one keyring.
+    type: path
+    version_added: 0.1.0
+  encrypt:
+    description:
+      - Whether to encrypt. Set V(false) explicitly to store backups in clear, without
+        O(gpg_recipient).
+    type: bool
+    default: true
+    version_added: 0.1.0
+  compression:
+    description:
+      - The compressor between tar and gpg. C(zstd) keeps up with tar and gpg; C(gzip) is about
+        15 times slower. gpg's own compression is always off.
+    type: str
+    choices: [zstd, gzip, none]
+    default: zstd
+    version_added: 0.1.0
+  compression_level:
+    description:
+      - The compression level, 1 to 19 for C(zstd) (default 3) and 1 to 9 for C(gzip) (default 6).
+    type: int
+    version_added: 0.1.0
+  state_dir:
+    description:
+      - Where this host keeps each set's incremental state (tar snapshot files) and locks. Created
+        mode 0700.
+    type: path
+    default: /var/lib/s3napback
+    version_added: 0.1.0
+  frequency:
+    description:
+      - The length of a period in days (1 to 366). At most one backup is made per period.
+    type: int
+    default: 1
+    version_added: 0.1.0
+  phase:
+    description:
+      - Days (0 to 366) by which periods are shifted, to spread sets with O(frequency) > 1 over
+        different days.
+    type: int
+    default: 0
+    version_added: 0.1.0
+  diffs:
+    description:
+      - The number of diff backups after each full (0 to 1000). V(0) makes every backup a full.
+    type: int
+    default: 6
+    version_added: 0.1.0
+  fulls:
+    description:
+      - The number of chains (a full and its diffs) to keep (1 to 1000). Older chains are deleted
+        whole after a successful backup, never a full that a kept diff depends on.
+    type: int
+    default: 4
+    version_added: 0.1.0
+  force:
+    description:
+      - Back up even when this period already has a backup.
+    type: bool
+    default: false
+    version_added: 0.1.0
+  force_full:
+    description:
+      - Make this backup a full, starting a new chain.
+    type: bool
+    default: false
+    version_added: 0.1.0
+requirements:
+  - python-gnupg >= 0.5
+  - GNU tar, gpg (GnuPG 2), and zstd or gzip on the managed host
+notes:
+  - Restore a set by hand with standard tools, see the collection's README. Take the newest C(full)
+    at or before the wanted time and every later C(diff) of its chain in key order, and pipe each
+    one through C(gpg --decrypt | zstd -d | tar --extract --listed-incremental=/dev/null).
+seealso:
+  - name: s3napback README
+    description: Quick start, every option, and the manual restore procedure.
+    link: https://github.com/s3napback/s3napback/blob/main/README.md
+"""
+
+EXAMPLES = r"""
+- name: Back up /etc every night (run this task daily, e.g. from cron or AWX)
+  s3napback.s3napback.s3napback:
+    directory: /etc
+    bucket: backups
+    gpg_recipient: backup@example.com
+    gpg_public_key: "{{ lookup('file', 'backup-public.asc') }}"
+
+- name: Back up /srv/www to an S3-compatible store, weekly fulls, two months of chains
+  s3napback.s3napback.s3napback:
+    directory: /srv/www
+    exclude: ["*.tmp", "cache"]
+    bucket: backups
+    endpoint_url: https://s3.example.net
+    access_key: "{{ vault_s3_access_key }}"
+    secret_key: "{{ vault_s3_secret_key }}"
+    gpg_recipient: 0123456789ABCDEF0123456789ABCDEF01234567
+    diffs: 6
+    fulls: 8
+
+- name: See what tonight's run would do, changing nothing
+  s3napback.s3napback.s3napback:
+    directory: /etc
+    bucket: backups
+    gpg_recipient: backup@example.com
+  check_mode: true
+  register: plan
+
+- name: Start a new chain now
+  s3napback.s3napback.s3napback:
+    directory: /etc
+    bucket: backups
+    gpg_recipient: backup@example.com
+    force: true
+    force_full: true
+"""
+
+RETURN = r"""
+reason:
+  description: Why this run did what it did, for example why it is a full, or why there was nothing to do.
+  returned: always
+  type: str
+  sample: this period (from 2026-11-26) already has backup web1.example.com/dir-etc/20261126T031500Z-full.tar.zst.gpg
+backup_set:
+  description: The backup set this task worked on.
+  returned: always
+  type: dict
+  contains:
+    bucket:
+      description: The bucket.
+      type: str
+      returned: always
+      sample: backups
+    prefix:
+      description: The host's key prefix.
+      type: str
+      returned: always
+      sample: web1.example.com
+    name:
+      description: The set's name.
+      type: str
+      returned: always
+      sample: dir-etc
+backup:
+  description:
+    - The backup made, or in check mode the one that would be made (then only RV(backup.key), RV(backup.kind) and RV(backup.parent)).
+    - V(null) when there was nothing to do.
+  returned: always
+  type: dict
+  contains:
+    key:
+      description: The data object's key.
+      type: str
+      returned: success
+      sample: web1.example.com/dir-etc/20261126T031500Z-diff.tar.zst.gpg
+    manifest_key:
+      description: The key of its JSON manifest.
+      type: str
+      returned: success
+      sample: web1.example.com/dir-etc/20261126T031500Z-diff.tar.zst.gpg.json
+    kind:
+      description: V(full) or V(diff).
+      type: str
+      returned: success
+      sample: diff
+    parent:
+      description: The key of the backup this diff depends on; V(null) for a full.
+      type: str
+      returned: success
+      sample: web1.example.com/dir-etc/20261125T031500Z-full.tar.zst.gpg
+    bytes_in:
+      description: The size of the uncompressed archive stream.
+      type: int
+      returned: success
+      sample: 73400320
+    bytes_out:
+      description: The size of the stored object.
+      type: int
+      returned: success
+      sample: 9437184
+    sha256:
+      description: The SHA-256 of the stored object, also in its manifest.
+      type: str
+      returned: success
+      sample: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+    duration_s:
+      description: Seconds from the start of the stream to the completed upload.
+      type: float
+      returned: success
+      sample: 4.2
+    tar_warnings:
+      description: What tar warned about without failing, such as files that changed while read.
+      type: list
+      elements: str
+      returned: success
+      sample: ["tar: ./var/log/syslog: file changed as we read it"]
+rotated:
+  description: The keys deleted (or, in check mode, that would be deleted) by rotation, manifests included.
+  returned: always
+  type: list
+  elements: str
+  sample: [web1.example.com/dir-etc/20261001T031500Z-full.tar.zst.gpg.json, web1.example.com/dir-etc/20261001T031500Z-full.tar.zst.gpg]
+aborted_uploads:
+  description: Keys of unfinished multipart uploads left by an earlier, killed run of this set, now aborted.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+stage:
+  description: On failure, the stage that failed, such as V(tar), V(gpg), V(s3), V(config).
+  returned: failure
+  type: str
+  sample: gpg
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.s3napback.s3napback.plugins.module_utils.backup import run_backup
+from ansible_collections.s3napback.s3napback.plugins.module_utils.errors import BackupError
+from ansible_collections.s3napback.s3napback.plugins.module_utils.module_support import (
+    CONNECTION_ARGUMENT_SPEC,
+    connection_from,
+    require_libraries,
+)
+from ansible_collections.s3napback.s3napback.plugins.module_utils.request import DEFAULT_STATE_DIR, BackupRequest
+from ansible_collections.s3napback.s3napback.plugins.module_utils.schedule import Schedule
+from ansible_collections.s3napback.s3napback.plugins.module_utils.sources import DirectorySource
+
+ARGUMENT_SPEC = {
+    "directory": {"type": "path", "required": True},
+    "exclude": {"type": "list", "elements": "str", "default": []},
+    "name": {"type": "str"},
+    "bucket": {"type": "str", "required": True},
+    "prefix": {"type": "str"},
+    "gpg_recipient": {"type": "list", "elements": "str", "default": []},
+    "gpg_public_key": {"type": "str", "no_log": False},
+    "gpg_home": {"type": "path"},
+    "encrypt": {"type": "bool", "default": True},
+    "compression": {"type": "str", "choices": ["zstd", "gzip", "none"], "default": "zstd"},
+    "compression_level": {"type": "int"},
+    "state_dir": {"type": "path", "default": DEFAULT_STATE_DIR},
+    "frequency": {"type": "int", "default": 1},
+    "phase": {"type": "int", "default": 0},
+    "diffs": {"type": "int", "default": 6},
+    "fulls": {"type": "int", "default": 4},
+    "force": {"type": "bool", "default": False},
+    "force_full": {"type": "bool", "default": False},
+    **CONNECTION_ARGUMENT_SPEC,
+}
+
+
+def request_from(params: dict) -> BackupRequest:
+    return BackupRequest(
+        source=DirectorySource(params["directory"], params["exclude"]),
+        bucket=params["bucket"],
+        connection=connection_from(params),
+        name=params["name"],
+        prefix=params["prefix"],
+        gpg_recipient=params["gpg_recipient"],
+        gpg_public_key=params["gpg_public_key"],
+        gpg_home=params["gpg_home"],
+        encrypt=params["encrypt"],
+        compression=params["compression"],
+        compression_level=params["compression_level"],
+        state_dir=params["state_dir"],
+        schedule=Schedule(params["frequency"], params["phase"], params["diffs"], params["fulls"]),
+        force=params["force"],
+        force_full=params["force_full"],
+    )
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    require_libraries(module)
+    try:
+        outcome = run_backup(request_from(module.params), check_mode=module.check_mode)
+    except BackupError as exc:
+        module.fail_json(msg=str(exc), stage=exc.stage)
+    module.exit_json(**outcome.as_dict())
+
+
+if __name__ == "__main__":
+    main()

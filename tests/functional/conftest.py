@@ -1,0 +1,29 @@
+import pytest
+from support.fixtures import ACCESS_KEY, SECRET_KEY, bucket, keys, moto, s3  # noqa: F401
+
+from ansible_collections.s3napback.s3napback.plugins.module_utils.request import BackupRequest
+from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Connection
+from ansible_collections.s3napback.s3napback.plugins.module_utils.schedule import Schedule
+from ansible_collections.s3napback.s3napback.plugins.module_utils.sources import DirectorySource
+
+
+@pytest.fixture
+def make_request(moto, bucket, keys, tmp_path):
+    """A BackupRequest for ``directory`` into the test bucket; keyword arguments override fields."""
+
+    def make(directory, endpoint_url=None, exclude=(), **overrides):
+        schedule = {k: overrides.pop(k) for k in ("frequency", "phase", "diffs", "fulls") if k in overrides}
+        values = {
+            "source": DirectorySource(str(directory), list(exclude)),
+            "bucket": bucket,
+            "connection": Connection(access_key=ACCESS_KEY, secret_key=SECRET_KEY, region="us-east-1",
+                                     endpoint_url=endpoint_url or moto.url),
+            "prefix": "host1",
+            "gpg_recipient": ["backup@example.com"],
+            "gpg_public_key": keys.public_key,
+            "state_dir": str(tmp_path / "state"),
+            "schedule": Schedule(**schedule),
+        }
+        return BackupRequest(**{**values, **overrides})
+
+    return make

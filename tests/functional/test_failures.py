@@ -1,0 +1,167 @@
+"""A failing stage, a failing upload, a corrupt state: no object, no open upload, state unchanged."""
+
+import datetime
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from support import trees
+from support.faulty_proxy import FaultyProxy
+from support.fixtures import bucket_contents, open_uploads
+
+from ansible_collections.s3napback.s3napback.plugins.module_utils.backup import run_backup
+from ansible_collections.s3napback.s3napback.plugins.module_utils.errors import BackupError
+from ansible_collections.s3napback.s3napback.plugins.module_utils.lock import SetLock
+from ansible_collections.s3napback.s3napback.plugins.module_utils.pipeline import Pipeline, Stage
+from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Bucket
+from ansible_collections.s3napback.s3napback.plugins.module_utils.upload import StreamUpload
+
+DAY = datetime.datetime(2026, 12, 31, 2, 30, tzinfo=datetime.timezone.utc)
+
+
+def state_files(state_dir):
+    """{name: bytes} of every file of the state directory except locks and the keyring."""
+    found = {}
+    for name in sorted(os.listdir(state_dir)):
+        path = os.path.join(state_dir, name)
+        if os.path.isfile(path) and not name.endswith(".lock"):
+            with open(path, "rb") as handle:
+                found[name] = handle.read()
+    return found
+
+
+def stream_through(request, stages, key="host1/failing/20261231T000000Z-full.tar.gpg"):
+    bucket = Bucket(request.connection, request.bucket)
+    with StreamUpload(bucket, key, {}) as upload, Pipeline(stages) as pipe:
+        upload.feed(pipe.stdout)
+        pipe.finish()
+        upload.complete()
+
+
+def test_gpg_failing_in_the_pipe_uploads_nothing(tmp_path, make_request, s3, bucket, keys):
+    request = make_request(tmp_path)
+    stages = [
+        Stage("tar", ["tar", "--create", "--file=-", f"--directory={tmp_path}", "."]),
+        Stage("zstd", ["zstd", "-q", "-c"]),
+        Stage("gpg", ["gpg", "--homedir", keys.public_home, "--batch", "--trust-model", "always",
+                      "--no-auto-key-locate", "--encrypt", "--recipient", "nobody@example.com"]),
+    ]
+    with pytest.raises(BackupError) as failure:
+        stream_through(request, stages)
+    assert str(failure.value) == "gpg: nobody@example.com: skipped: No public key"
+    assert bucket_contents(s3, bucket) == [] and open_uploads(s3, bucket) == []
+
+
+def test_tar_on_a_vanished_directory_uploads_nothing(tmp_path, make_request, s3, bucket):
+    request = make_request(tmp_path)
+    stages = [Stage("tar", ["tar", "--create", "--file=-", f"--directory={tmp_path}/gone", "."], warning_codes=(1,)),
+              Stage("zstd", ["zstd", "-q", "-c"])]
+    with pytest.raises(BackupError, match=r"^tar: Cannot open: No such file or directory|^tar: .*gone"):
+        stream_through(request, stages)
+    assert bucket_contents(s3, bucket) == [] and open_uploads(s3, bucket) == []
+
+
+def test_a_stage_that_fails_after_a_complete_stream_still_fails_the_upload(tmp_path, make_request, s3, bucket):
+    request = make_request(tmp_path)
+    stages = [Stage("source", ["sh", "-c", "head -c 100000 /dev/zero; echo 'dump: lost connection' >&2; exit 3"])]
+    with pytest.raises(BackupError, match="^source: dump: lost connection$"):
+        stream_through(request, stages)
+    assert bucket_contents(s3, bucket) == [] and open_uploads(s3, bucket) == []
+
+
+def test_a_missing_program_is_named(tmp_path, make_request, s3, bucket):
+    request = make_request(tmp_path)
+    with pytest.raises(BackupError, match="^zstd: cannot start no-such-zstd: No such file or directory$"):
+        stream_through(request, [Stage("tar", ["true"]), Stage("zstd", ["no-such-zstd"])])
+    assert bucket_contents(s3, bucket) == [] and open_uploads(s3, bucket) == []
+
+
+def test_a_corrupt_snapshot_fails_the_diff_and_is_left_as_it_was(tmp_path, make_request, s3, bucket):
+    source = tmp_path / "source"
+    trees.build_tree(str(source))
+    request = make_request(source)
+    run_backup(request, now=DAY)
+    state_dir = str(tmp_path / "state")
+    snapshot = next(os.path.join(state_dir, n) for n in os.listdir(state_dir) if n.endswith(".snar"))
+    with open(snapshot, "wb") as handle:
+        handle.write(b"GNU tar-1.34-2\n\0garbage\0\0")
+    before, objects = state_files(state_dir), bucket_contents(s3, bucket)
+    with pytest.raises(BackupError) as failure:
+        run_backup(request, now=DAY + datetime.timedelta(days=1))
+    assert failure.value.stage == "tar" and "snapshot" in failure.value.cause.lower()
+    assert state_files(state_dir) == before
+    assert bucket_contents(s3, bucket) == objects and open_uploads(s3, bucket) == []
+
+
+def test_an_s3_error_mid_upload_aborts_it_and_leaves_state_unchanged(tmp_path, make_request, moto, s3, bucket):
+    source = tmp_path / "source"
+    trees.build_tree(str(source))
+    request = make_request(source)
+    run_backup(request, now=DAY)
+    trees.write(str(source / "big.bin"), os.urandom(12 * 1024 * 1024))
+    state_dir = str(tmp_path / "state")
+    before, objects = state_files(state_dir), bucket_contents(s3, bucket)
+
+    def refuse_second_part(method, path, query):
+        return (403, "AccessDenied") if method == "PUT" and query.get("partNumber") == ["2"] else None
+
+    # Through the proxy the endpoint differs, so it is another set's state: that run is a full.
+    with FaultyProxy(moto.port, refuse_second_part) as proxy:
+        failing = make_request(source, endpoint_url=proxy.url, part_size=5 * 1024 * 1024)
+        with pytest.raises(BackupError, match=r"^s3: access denied to uploading part 2 of host1/.*-full.tar.zst.gpg$"):
+            run_backup(failing, now=DAY + datetime.timedelta(days=1))
+        assert proxy.faults >= 1
+    assert state_files(state_dir) == before
+    assert bucket_contents(s3, bucket) == objects and open_uploads(s3, bucket) == []
+    retried = run_backup(request, now=DAY + datetime.timedelta(days=1))
+    assert retried.backup["kind"] == "diff" and retried.backup["parent"] == objects[0]
+
+
+def test_a_failed_manifest_write_removes_the_data_object(tmp_path, make_request, moto, s3, bucket):
+    source = tmp_path / "source"
+    trees.build_tree(str(source))
+
+    def refuse_manifests(method, path, query):
+        return (400, "InvalidRequest") if method == "PUT" and path.endswith(".json") else None
+
+    with FaultyProxy(moto.port, refuse_manifests) as proxy:
+        with pytest.raises(BackupError, match=r"^s3: writing host1/.*\.json failed: InvalidRequest"):
+            run_backup(make_request(source, endpoint_url=proxy.url), now=DAY)
+    assert bucket_contents(s3, bucket) == [] and open_uploads(s3, bucket) == []
+    assert [n for n in os.listdir(tmp_path / "state") if n.endswith((".snar", ".json"))] == []
+
+
+def test_a_second_run_of_the_same_set_fails_fast_while_the_first_holds_the_lock(tmp_path, make_request, s3, bucket):
+    source = tmp_path / "source"
+    trees.build_tree(str(source))
+    request = make_request(source)
+    run_backup(request, now=DAY)  # creates the state directory
+    lock_path = next(os.path.join(tmp_path, "state", n) for n in os.listdir(tmp_path / "state")
+                     if n.endswith(".lock"))
+    with SetLock(lock_path, "holder"):
+        with pytest.raises(BackupError, match=rf"^lock: a backup of set {request.set_name} is already running"
+                                              rf" \(pid {os.getpid()}, lock"):
+            run_backup(request, now=DAY + datetime.timedelta(days=1))
+    assert len(bucket_contents(s3, bucket)) == 2
+
+
+def test_a_lock_left_by_a_killed_process_does_not_block_the_next_run(tmp_path, make_request, s3, bucket):
+    source = tmp_path / "source"
+    trees.build_tree(str(source))
+    request = make_request(source)
+    run_backup(request, now=DAY)
+    lock_path = next(os.path.join(tmp_path, "state", n) for n in os.listdir(tmp_path / "state")
+                     if n.endswith(".lock"))
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import fcntl, os, sys, time
+        fd = os.open({lock_path!r}, os.O_RDWR)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        print("locked", flush=True)
+        time.sleep(60)
+    """)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    holder.kill()
+    holder.wait()
+    assert run_backup(request, now=DAY + datetime.timedelta(days=1)).backup["kind"] == "diff"

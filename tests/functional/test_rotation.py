@@ -1,0 +1,62 @@
+"""Rotation over weeks of simulated days against a real S3 server: exactly ``fulls`` chains remain,
+no diff is ever left without its full, and the newest chain always restores."""
+
+import datetime
+import json
+
+from support import trees
+from support.fixtures import bucket_contents
+from support.manual_restore import restore_chain
+
+from ansible_collections.s3napback.s3napback.plugins.module_utils.backup import run_backup
+
+START = datetime.datetime(2026, 12, 24, 4, tzinfo=datetime.timezone.utc)
+
+
+def chains_in(s3, bucket):
+    """[[full, diff, ...], ...] rebuilt from the manifests alone."""
+    manifests = [json.loads(s3.get_object(Bucket=bucket, Key=k)["Body"].read())
+                 for k in bucket_contents(s3, bucket) if k.endswith(".json")]
+    by_key = {m["key"]: m for m in manifests}
+    chains = {}
+    for manifest in manifests:
+        assert manifest["chain"] in by_key, f"{manifest['key']} lost its full {manifest['chain']}"
+        assert manifest["parent"] is None or manifest["parent"] in by_key, f"{manifest['key']} lost its parent"
+        chains.setdefault(manifest["chain"], []).append(manifest["key"])
+    return [sorted(keys) for _full, keys in sorted(chains.items())]
+
+
+def test_weeks_of_runs_with_gaps_keep_fulls_chains(tmp_path, make_request, s3, bucket, keys):
+    source = tmp_path / "source"
+    trees.build_tree(str(source))
+    request = make_request(source, diffs=2, fulls=2)
+    skipped = {5, 6, 13}  # the host was down, among them the first day of a cycle
+    kinds = []
+    for day in range(20):
+        if day in skipped:
+            continue
+        trees.change_tree(str(source), 10 + day)
+        outcome = run_backup(request, now=START + datetime.timedelta(days=day))
+        kinds.append(outcome.backup["kind"])
+        chains = chains_in(s3, bucket)
+        assert len(chains) <= 2
+        assert all(len(chain) <= 3 for chain in chains)
+        assert all(key.split("/")[-1].split("-")[1].startswith("full") for key in (c[0] for c in chains))
+        objects = bucket_contents(s3, bucket)
+        assert len(objects) == 2 * sum(len(c) for c in chains), "every data object has its manifest and vice versa"
+    assert len(chains_in(s3, bucket)) == 2
+    assert kinds.count("full") >= 20 // 3 - 1 and "diff" in kinds
+    destination = tmp_path / "restored"
+    destination.mkdir()
+    restore_chain(s3, bucket, f"host1/{outcome.backup_set['name']}/", keys.secret_home, str(destination))
+    assert trees.differences(trees.picture(str(source)), trees.picture(str(destination))) == []
+
+
+def test_frequency_two_backs_up_every_other_day_and_rotates_by_chain(tmp_path, make_request, s3, bucket):
+    source = tmp_path / "source"
+    trees.build_tree(str(source))
+    request = make_request(source, frequency=2, phase=1, diffs=1, fulls=1)
+    changed = [run_backup(request, now=START + datetime.timedelta(days=d)).changed for d in range(12)]
+    assert changed.count(True) == 6
+    chains = chains_in(s3, bucket)
+    assert len(chains) == 1 and len(chains[0]) in (1, 2)

@@ -1,0 +1,85 @@
+"""A small HTTP proxy in front of the S3 server that answers chosen requests with an error.
+
+It forwards everything else unchanged, so the engine talks to a real S3 API and only the fault is
+made up. ``rule(method, path, query)`` returns None to forward, or (status, S3 error code).
+"""
+
+from __future__ import annotations
+
+import http.client
+import http.server
+import threading
+import urllib.parse
+
+from .processes import free_port
+
+
+class FaultyProxy:
+    def __init__(self, upstream_port: int, rule):
+        self.upstream_port = upstream_port
+        self.rule = rule
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.faults = 0
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _body(self) -> bytes:
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    chunks = []
+                    while True:
+                        size = int(self.rfile.readline().split(b";")[0], 16)
+                        chunks.append(self.rfile.read(size))
+                        self.rfile.readline()
+                        if size == 0:
+                            return b"".join(chunks)
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+            def _handle(self):
+                body = self._body()
+                url = urllib.parse.urlsplit(self.path)
+                fault = proxy.rule(self.command, url.path, urllib.parse.parse_qs(url.query, keep_blank_values=True))
+                if fault is not None:
+                    proxy.faults += 1
+                    status, code = fault
+                    payload = f"<Error><Code>{code}</Code><Message>injected</Message></Error>".encode()
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/xml")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("transfer-encoding",)}
+                headers["Content-Length"] = str(len(body))
+                upstream = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=60)
+                upstream.request(self.command, self.path, body=body, headers=headers)
+                reply = upstream.getresponse()
+                payload = reply.read()
+                self.send_response(reply.status)
+                for key, value in reply.getheaders():
+                    if key.lower() not in ("transfer-encoding", "content-length", "connection"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(payload)
+                upstream.close()
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _handle
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> FaultyProxy:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
