@@ -13,6 +13,7 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def _ensure_collection_importable() -> None:
     try:
         import ansible_collections.s3napback.s3napback.plugins.module_utils.errors  # noqa: F401
+
         return
     except ImportError:
         pass

@@ -102,16 +102,18 @@ class BackupRun:
         request = self.request
         listing = build_listing(self.bucket.list(self.set_prefix), self.set_prefix)
         chain = listing.chain_of_newest()
-        plan = plan_backup(PlanInputs(
-            schedule=request.schedule,
-            listing=listing,
-            now=self.now,
-            incremental=request.source.incremental,
-            state_key=self.state.follows(),
-            chain_problem=chain_problem(chain, self._read_manifest) if chain else None,
-            force=request.force,
-            force_full=request.force_full,
-        ))
+        plan = plan_backup(
+            PlanInputs(
+                schedule=request.schedule,
+                listing=listing,
+                now=self.now,
+                incremental=request.source.incremental,
+                state_key=self.state.follows(),
+                chain_problem=chain_problem(chain, self._read_manifest) if chain else None,
+                force=request.force,
+                force_full=request.force_full,
+            )
+        )
         set_info = {"bucket": request.bucket, "prefix": self.prefix, "name": self.name}
         if plan.kind is None:
             return Outcome(False, plan.reason, set_info)
@@ -167,12 +169,20 @@ class BackupRun:
             duration = round(time.monotonic() - clock, 3)
             warnings = request.source.warnings(source_result) if source_result.returncode else []
             manifest = build_manifest(
-                key=key, kind=plan.kind, parent=plan.parent.key if plan.parent else None,
-                chain=plan.chain.key if plan.chain else key, source=request.source.describe(),
-                compression=request.compression, recipients=list(request.gpg_recipient),
-                bytes_in=request.source.bytes_in(source_result), uploaded=uploaded, started=_iso(started),
-                finished=_iso(datetime.datetime.now(datetime.timezone.utc)), duration_s=duration,
-                period=plan.period, warnings=warnings,
+                key=key,
+                kind=plan.kind,
+                parent=plan.parent.key if plan.parent else None,
+                chain=plan.chain.key if plan.chain else key,
+                source=request.source.describe(),
+                compression=request.compression,
+                recipients=list(request.gpg_recipient),
+                bytes_in=request.source.bytes_in(source_result),
+                uploaded=uploaded,
+                started=_iso(started),
+                finished=_iso(datetime.datetime.now(datetime.timezone.utc)),
+                duration_s=duration,
+                period=plan.period,
+                warnings=warnings,
             )
             self._write_manifest(key, manifest)
         except BaseException:

@@ -82,7 +82,7 @@ def build_listing(objects: list[tuple[str, int]], prefix: str) -> SetListing:
     sizes = dict(objects)
     listing = SetListing()
     for key in sorted(sizes):
-        basename = key[len(prefix):]
+        basename = key[len(prefix) :]
         if "/" in basename:
             continue
         if basename.endswith(naming.MANIFEST_SUFFIX):

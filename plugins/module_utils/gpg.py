@@ -58,9 +58,16 @@ class Keyring:
 
     def encrypt_stage(self, recipients: list[str]) -> Stage:
         argv = [
-            GPG, "--batch", "--no-tty", "--quiet", "--homedir", self.home,
-            "--trust-model", "always",
-            "--compress-algo", "none",  # the compressor before gpg did that job, 15x faster
+            GPG,
+            "--batch",
+            "--no-tty",
+            "--quiet",
+            "--homedir",
+            self.home,
+            "--trust-model",
+            "always",
+            "--compress-algo",
+            "none",  # the compressor before gpg did that job, 15x faster
             "--no-auto-key-locate",  # never go looking for keys on the network
             "--encrypt",
         ]

@@ -14,9 +14,23 @@ from .version import VERSION
 FORMAT = 1
 
 
-def build_manifest(*, key: str, kind: str, parent: str | None, chain: str, source: dict, compression: str,
-                   recipients: list[str], bytes_in: int | None, uploaded, started: str, finished: str,
-                   duration_s: float, period: int, warnings: list[str]) -> dict:
+def build_manifest(
+    *,
+    key: str,
+    kind: str,
+    parent: str | None,
+    chain: str,
+    source: dict,
+    compression: str,
+    recipients: list[str],
+    bytes_in: int | None,
+    uploaded,
+    started: str,
+    finished: str,
+    duration_s: float,
+    period: int,
+    warnings: list[str],
+) -> dict:
     return {
         "format": FORMAT,
         "tool": f"s3napback {VERSION}",

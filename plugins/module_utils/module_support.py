@@ -12,31 +12,41 @@ from .s3 import Connection
 
 CONNECTION_ARGUMENT_SPEC = {
     "access_key": {
-        "type": "str", "no_log": False, "aliases": ["aws_access_key_id", "aws_access_key"],
+        "type": "str",
+        "no_log": False,
+        "aliases": ["aws_access_key_id", "aws_access_key"],
         "fallback": (env_fallback, ["AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY", "EC2_ACCESS_KEY"]),
     },
     "secret_key": {
-        "type": "str", "no_log": True, "aliases": ["aws_secret_access_key", "aws_secret_key"],
+        "type": "str",
+        "no_log": True,
+        "aliases": ["aws_secret_access_key", "aws_secret_key"],
         "fallback": (env_fallback, ["AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY", "EC2_SECRET_KEY"]),
     },
     "session_token": {
-        "type": "str", "no_log": True, "aliases": ["aws_session_token"],
+        "type": "str",
+        "no_log": True,
+        "aliases": ["aws_session_token"],
         "fallback": (env_fallback, ["AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "EC2_SECURITY_TOKEN"]),
     },
     "profile": {
-        "type": "str", "aliases": ["aws_profile"],
+        "type": "str",
+        "aliases": ["aws_profile"],
         "fallback": (env_fallback, ["AWS_PROFILE", "AWS_DEFAULT_PROFILE"]),
     },
     "region": {
-        "type": "str", "aliases": ["aws_region"],
+        "type": "str",
+        "aliases": ["aws_region"],
         "fallback": (env_fallback, ["AWS_REGION", "AWS_DEFAULT_REGION", "EC2_REGION"]),
     },
     "endpoint_url": {
-        "type": "str", "aliases": ["aws_endpoint_url", "s3_url"],
+        "type": "str",
+        "aliases": ["aws_endpoint_url", "s3_url"],
         "fallback": (env_fallback, ["AWS_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]),
     },
     "validate_certs": {"type": "bool", "default": True},
 }
+
 
 def connection_from(params: dict) -> Connection:
     return Connection(**{name: params[name] for name in CONNECTION_ARGUMENT_SPEC})

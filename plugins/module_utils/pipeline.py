@@ -52,10 +52,9 @@ class StageResult:
 
     def cause(self) -> str:
         prefix = f"{os.path.basename(self.stage.argv[0])}: "
-        for line in self.stderr.splitlines():
-            line = line.strip()
-            if line.startswith(prefix):
-                line = line[len(prefix):]
+        for raw in self.stderr.splitlines():
+            line = raw.strip()
+            line = line[len(prefix) :] if line.startswith(prefix) else line
             if line and line not in _GENERIC_LINES:
                 return line
         if self.returncode < 0:

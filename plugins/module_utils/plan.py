@@ -78,5 +78,10 @@ def plan_backup(inputs: PlanInputs) -> Plan:
     if reason is not None:
         return Plan("full", reason, period)
     chain = inputs.listing.chain_of_newest()
-    return Plan("diff", f"diff {len(chain.diffs) + 1} of {schedule.diffs} in the chain of {chain.full.key}",
-                period, parent=newest, chain=chain.full)
+    return Plan(
+        "diff",
+        f"diff {len(chain.diffs) + 1} of {schedule.diffs} in the chain of {chain.full.key}",
+        period,
+        parent=newest,
+        chain=chain.full,
+    )

@@ -51,7 +51,12 @@ class DirectorySource:
 
     def stage(self, snapshot: str) -> Stage:
         argv = [
-            "tar", "--create", "--file=-", "--format=gnu", "--sparse", "--totals",
+            "tar",
+            "--create",
+            "--file=-",
+            "--format=gnu",
+            "--sparse",
+            "--totals",
             f"--listed-incremental={snapshot}",
             # Device numbers change across reboots on some filesystems (NFS, LVM snapshots); without
             # this every file would count as changed and each diff would be a full.

@@ -24,7 +24,7 @@ description:
   - Each data object gets a JSON manifest beside it (kind, parent, sizes, SHA-256). Keys are
     C(<prefix>/<name>/<UTC timestamp>-<full|diff>.tar[.zst|.gz][.gpg]).
 author:
-  - s3napback contributors
+  - s3napback developers (@s3napback)
 extends_documentation_fragment:
   - s3napback.s3napback.s3_connection
   - ansible.builtin.action_common_attributes
@@ -212,7 +212,9 @@ reason:
   description: Why this run did what it did, for example why it is a full, or why there was nothing to do.
   returned: always
   type: str
-  sample: this period (from 2026-11-26) already has backup web1.example.com/dir-etc/20261126T031500Z-full.tar.zst.gpg
+  sample: >-
+    this period (from 2026-11-26) already has backup
+    web1.example.com/dir-etc/20261126T031500Z-full.tar.zst.gpg
 backup_set:
   description: The backup set this task worked on.
   returned: always
@@ -235,7 +237,8 @@ backup_set:
       sample: dir-etc
 backup:
   description:
-    - The backup made, or in check mode the one that would be made (then only RV(backup.key), RV(backup.kind) and RV(backup.parent)).
+    - The backup made, or in check mode the one that would be made (then only RV(backup.key),
+      RV(backup.kind) and RV(backup.parent)).
     - V(null) when there was nothing to do.
   returned: always
   type: dict
@@ -291,7 +294,9 @@ rotated:
   returned: always
   type: list
   elements: str
-  sample: [web1.example.com/dir-etc/20261001T031500Z-full.tar.zst.gpg.json, web1.example.com/dir-etc/20261001T031500Z-full.tar.zst.gpg]
+  sample:
+    - web1.example.com/dir-etc/20261001T031500Z-full.tar.zst.gpg.json
+    - web1.example.com/dir-etc/20261001T031500Z-full.tar.zst.gpg
 aborted_uploads:
   description: Keys of unfinished multipart uploads left by an earlier, killed run of this set, now aborted.
   returned: always

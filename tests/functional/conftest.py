@@ -1,10 +1,13 @@
 import pytest
-from support.fixtures import ACCESS_KEY, SECRET_KEY, bucket, keys, moto, s3  # noqa: F401
+from support import fixtures
+from support.fixtures import ACCESS_KEY, SECRET_KEY
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils.request import BackupRequest
 from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Connection
 from ansible_collections.s3napback.s3napback.plugins.module_utils.schedule import Schedule
 from ansible_collections.s3napback.s3napback.plugins.module_utils.sources import DirectorySource
+
+moto, s3, bucket, keys = fixtures.moto, fixtures.s3, fixtures.bucket, fixtures.keys  # shared fixtures
 
 
 @pytest.fixture
@@ -16,8 +19,9 @@ def make_request(moto, bucket, keys, tmp_path):
         values = {
             "source": DirectorySource(str(directory), list(exclude)),
             "bucket": bucket,
-            "connection": Connection(access_key=ACCESS_KEY, secret_key=SECRET_KEY, region="us-east-1",
-                                     endpoint_url=endpoint_url or moto.url),
+            "connection": Connection(
+                access_key=ACCESS_KEY, secret_key=SECRET_KEY, region="us-east-1", endpoint_url=endpoint_url or moto.url
+            ),
             "prefix": "host1",
             "gpg_recipient": ["backup@example.com"],
             "gpg_public_key": keys.public_key,

@@ -17,38 +17,75 @@ DAY = datetime.datetime(2026, 12, 31, 2, 30, tzinfo=datetime.timezone.utc)
 
 
 def _secret_key_text(keys):
-    return subprocess.run(["gpg", "--homedir", keys.secret_home, "--batch", "--armor", "--pinentry-mode", "loopback",
-                           "--passphrase", "", "--export-secret-keys", keys.fingerprint],
-                          capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        [
+            "gpg",
+            "--homedir",
+            keys.secret_home,
+            "--batch",
+            "--armor",
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            "",
+            "--export-secret-keys",
+            keys.fingerprint,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 CASES = {
-    "missing directory": (lambda t, k: {"source_path": "/nonexistent/dir"},
-                          r"^source: directory /nonexistent/dir does not exist$"),
-    "file, not directory": (lambda t, k: {"source_path": "/etc/hostname"},
-                            r"^source: directory /etc/hostname is not a directory$"),
-    "relative directory": (lambda t, k: {"source_path": "relative/dir"},
-                           r"^source: directory 'relative/dir' must be an absolute path$"),
-    "missing bucket": (lambda t, k: {"bucket": "no-such-bucket"},
-                       r"^s3: bucket 'no-such-bucket' does not exist at http://127\.0\.0\.1:\d+$"),
-    "unreachable endpoint": (lambda t, k: {"endpoint_url": f"http://127.0.0.1:{free_port()}"},
-                             r"^s3: cannot connect to http://127\.0\.0\.1:\d+$"),
-    "unknown recipient": (lambda t, k: {"gpg_recipient": ["nobody@example.com"]},
-                          r"^gpg: no public key for recipient nobody@example\.com in .*/state/gnupg$"),
-    "malformed public key": (lambda t, k: {"gpg_public_key": "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nxx\n"},
-                             r"^gpg: gpg_public_key holds no valid OpenPGP public key$"),
-    "secret key as public key": (lambda t, k: {"gpg_public_key": _secret_key_text(k)},
-                                 r"^gpg: gpg_public_key holds a secret key: give backed-up hosts the public key only$"),
-    "encrypt false with recipient": (lambda t, k: {"encrypt": False},
-                                     r"^config: encrypt is false but gpg_recipient or gpg_public_key is set"),
+    "missing directory": (
+        lambda t, k: {"source_path": "/nonexistent/dir"},
+        r"^source: directory /nonexistent/dir does not exist$",
+    ),
+    "file, not directory": (
+        lambda t, k: {"source_path": "/etc/hostname"},
+        r"^source: directory /etc/hostname is not a directory$",
+    ),
+    "relative directory": (
+        lambda t, k: {"source_path": "relative/dir"},
+        r"^source: directory 'relative/dir' must be an absolute path$",
+    ),
+    "missing bucket": (
+        lambda t, k: {"bucket": "no-such-bucket"},
+        r"^s3: bucket 'no-such-bucket' does not exist at http://127\.0\.0\.1:\d+$",
+    ),
+    "unreachable endpoint": (
+        lambda t, k: {"endpoint_url": f"http://127.0.0.1:{free_port()}"},
+        r"^s3: cannot connect to http://127\.0\.0\.1:\d+$",
+    ),
+    "unknown recipient": (
+        lambda t, k: {"gpg_recipient": ["nobody@example.com"]},
+        r"^gpg: no public key for recipient nobody@example\.com in .*/state/gnupg$",
+    ),
+    "malformed public key": (
+        lambda t, k: {"gpg_public_key": "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nxx\n"},
+        r"^gpg: gpg_public_key holds no valid OpenPGP public key$",
+    ),
+    "secret key as public key": (
+        lambda t, k: {"gpg_public_key": _secret_key_text(k)},
+        r"^gpg: gpg_public_key holds a secret key: give backed-up hosts the public key only$",
+    ),
+    "encrypt false with recipient": (
+        lambda t, k: {"encrypt": False},
+        r"^config: encrypt is false but gpg_recipient or gpg_public_key is set",
+    ),
     "diffs out of range": (lambda t, k: {"diffs": -1}, r"^config: diffs must be an integer from 0 to 1000, not -1$"),
     "fulls out of range": (lambda t, k: {"fulls": 0}, r"^config: fulls must be an integer from 1 to 1000, not 0$"),
-    "frequency out of range": (lambda t, k: {"frequency": 0},
-                               r"^config: frequency must be an integer from 1 to 366, not 0$"),
+    "frequency out of range": (
+        lambda t, k: {"frequency": 0},
+        r"^config: frequency must be an integer from 1 to 366, not 0$",
+    ),
     "name with a slash": (lambda t, k: {"name": "a/b"}, r"^config: name 'a/b' must be .* no '/' or '\.\.'$"),
     "name with dots": (lambda t, k: {"name": "a..b"}, r"^config: name 'a\.\.b' must be"),
-    "state_dir that cannot be created": (lambda t, k: {"state_dir": "/etc/hostname/state"},
-                                         r"^state: cannot create directory /etc/hostname/state: Not a directory$"),
+    "state_dir that cannot be created": (
+        lambda t, k: {"state_dir": "/etc/hostname/state"},
+        r"^state: cannot create directory /etc/hostname/state: Not a directory$",
+    ),
 }
 
 
@@ -73,8 +110,13 @@ def test_rejected_credentials_are_named(tmp_path, make_request):
     trees.build_tree(str(source))
     with MotoServer(env={"INITIAL_NO_AUTH_ACTION_COUNT": "1"}) as guarded:  # then IAM checks every key
         client_for(guarded.url).create_bucket(Bucket="guarded")
-        request = make_request(source, bucket="guarded", connection=Connection(
-            access_key=ACCESS_KEY, secret_key="wrong", region="us-east-1", endpoint_url=guarded.url))
+        request = make_request(
+            source,
+            bucket="guarded",
+            connection=Connection(
+                access_key=ACCESS_KEY, secret_key="wrong", region="us-east-1", endpoint_url=guarded.url
+            ),
+        )
         with pytest.raises(BackupError, match=r"^s3: the access key was rejected by http://.* \(InvalidAccessKeyId\)$"):
             run_backup(request, now=DAY)
     assert not (tmp_path / "state").exists()

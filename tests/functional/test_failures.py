@@ -45,8 +45,21 @@ def test_gpg_failing_in_the_pipe_uploads_nothing(tmp_path, make_request, s3, buc
     stages = [
         Stage("tar", ["tar", "--create", "--file=-", f"--directory={tmp_path}", "."]),
         Stage("zstd", ["zstd", "-q", "-c"]),
-        Stage("gpg", ["gpg", "--homedir", keys.public_home, "--batch", "--trust-model", "always",
-                      "--no-auto-key-locate", "--encrypt", "--recipient", "nobody@example.com"]),
+        Stage(
+            "gpg",
+            [
+                "gpg",
+                "--homedir",
+                keys.public_home,
+                "--batch",
+                "--trust-model",
+                "always",
+                "--no-auto-key-locate",
+                "--encrypt",
+                "--recipient",
+                "nobody@example.com",
+            ],
+        ),
     ]
     with pytest.raises(BackupError) as failure:
         stream_through(request, stages)
@@ -56,8 +69,10 @@ def test_gpg_failing_in_the_pipe_uploads_nothing(tmp_path, make_request, s3, buc
 
 def test_tar_on_a_vanished_directory_uploads_nothing(tmp_path, make_request, s3, bucket):
     request = make_request(tmp_path)
-    stages = [Stage("tar", ["tar", "--create", "--file=-", f"--directory={tmp_path}/gone", "."], warning_codes=(1,)),
-              Stage("zstd", ["zstd", "-q", "-c"])]
+    stages = [
+        Stage("tar", ["tar", "--create", "--file=-", f"--directory={tmp_path}/gone", "."], warning_codes=(1,)),
+        Stage("zstd", ["zstd", "-q", "-c"]),
+    ]
     with pytest.raises(BackupError, match=r"^tar: Cannot open: No such file or directory|^tar: .*gone"):
         stream_through(request, stages)
     assert bucket_contents(s3, bucket) == [] and open_uploads(s3, bucket) == []
@@ -66,14 +81,14 @@ def test_tar_on_a_vanished_directory_uploads_nothing(tmp_path, make_request, s3,
 def test_a_stage_that_fails_after_a_complete_stream_still_fails_the_upload(tmp_path, make_request, s3, bucket):
     request = make_request(tmp_path)
     stages = [Stage("source", ["sh", "-c", "head -c 100000 /dev/zero; echo 'dump: lost connection' >&2; exit 3"])]
-    with pytest.raises(BackupError, match="^source: dump: lost connection$"):
+    with pytest.raises(BackupError, match=r"^source: dump: lost connection$"):
         stream_through(request, stages)
     assert bucket_contents(s3, bucket) == [] and open_uploads(s3, bucket) == []
 
 
 def test_a_missing_program_is_named(tmp_path, make_request, s3, bucket):
     request = make_request(tmp_path)
-    with pytest.raises(BackupError, match="^zstd: cannot start no-such-zstd: No such file or directory$"):
+    with pytest.raises(BackupError, match=r"^zstd: cannot start no-such-zstd: No such file or directory$"):
         stream_through(request, [Stage("tar", ["true"]), Stage("zstd", ["no-such-zstd"])])
     assert bucket_contents(s3, bucket) == [] and open_uploads(s3, bucket) == []
 
@@ -126,9 +141,11 @@ def test_a_failed_manifest_write_removes_the_data_object(tmp_path, make_request,
     def refuse_manifests(method, path, query):
         return (400, "InvalidRequest") if method == "PUT" and path.endswith(".json") else None
 
-    with FaultyProxy(moto.port, refuse_manifests) as proxy:
-        with pytest.raises(BackupError, match=r"^s3: writing host1/.*\.json failed: InvalidRequest"):
-            run_backup(make_request(source, endpoint_url=proxy.url), now=DAY)
+    with (
+        FaultyProxy(moto.port, refuse_manifests) as proxy,
+        pytest.raises(BackupError, match=r"^s3: writing host1/.*\.json failed: InvalidRequest"),
+    ):
+        run_backup(make_request(source, endpoint_url=proxy.url), now=DAY)
     assert bucket_contents(s3, bucket) == [] and open_uploads(s3, bucket) == []
     assert [n for n in os.listdir(tmp_path / "state") if n.endswith((".snar", ".json"))] == []
 
@@ -138,12 +155,10 @@ def test_a_second_run_of_the_same_set_fails_fast_while_the_first_holds_the_lock(
     trees.build_tree(str(source))
     request = make_request(source)
     run_backup(request, now=DAY)  # creates the state directory
-    lock_path = next(os.path.join(tmp_path, "state", n) for n in os.listdir(tmp_path / "state")
-                     if n.endswith(".lock"))
-    with SetLock(lock_path, "holder"):
-        with pytest.raises(BackupError, match=rf"^lock: a backup of set {request.set_name} is already running"
-                                              rf" \(pid {os.getpid()}, lock"):
-            run_backup(request, now=DAY + datetime.timedelta(days=1))
+    lock_path = next(os.path.join(tmp_path, "state", n) for n in os.listdir(tmp_path / "state") if n.endswith(".lock"))
+    expected = rf"^lock: a backup of set {request.set_name} is already running \(pid {os.getpid()}, lock"
+    with SetLock(lock_path, "holder"), pytest.raises(BackupError, match=expected):
+        run_backup(request, now=DAY + datetime.timedelta(days=1))
     assert len(bucket_contents(s3, bucket)) == 2
 
 
@@ -152,15 +167,22 @@ def test_a_lock_left_by_a_killed_process_does_not_block_the_next_run(tmp_path, m
     trees.build_tree(str(source))
     request = make_request(source)
     run_backup(request, now=DAY)
-    lock_path = next(os.path.join(tmp_path, "state", n) for n in os.listdir(tmp_path / "state")
-                     if n.endswith(".lock"))
-    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+    lock_path = next(os.path.join(tmp_path, "state", n) for n in os.listdir(tmp_path / "state") if n.endswith(".lock"))
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
         import fcntl, os, sys, time
         fd = os.open({lock_path!r}, os.O_RDWR)
         fcntl.flock(fd, fcntl.LOCK_EX)
         print("locked", flush=True)
         time.sleep(60)
-    """)], stdout=subprocess.PIPE, text=True)
+    """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout.readline().strip() == "locked"
     holder.kill()
     holder.wait()

@@ -23,7 +23,7 @@ def test_a_2_gib_backup_stays_under_150_mb_of_python_memory(tmp_path, keys, caps
     source.mkdir()
     block = os.urandom(BLOCK)
     with open(source / "big.bin", "wb") as handle:
-        for _ in range(BLOCKS):
+        for _block in range(BLOCKS):
             handle.write(block)
     del block
     script = textwrap.dedent("""
@@ -46,17 +46,29 @@ def test_a_2_gib_backup_stays_under_150_mb_of_python_memory(tmp_path, keys, caps
     with MotoServer() as server:
         client = client_for(server.url)
         client.create_bucket(Bucket="memory")
-        arguments = {"source": str(source), "state": str(tmp_path / "state"), "url": server.url,
-                     "key": ACCESS_KEY, "secret": SECRET_KEY, "public_key": keys.public_key}
-        run = subprocess.run([sys.executable, "-c", script, collections, json.dumps(arguments)],
-                             capture_output=True, text=True, check=False)
+        arguments = {
+            "source": str(source),
+            "state": str(tmp_path / "state"),
+            "url": server.url,
+            "key": ACCESS_KEY,
+            "secret": SECRET_KEY,
+            "public_key": keys.public_key,
+        }
+        run = subprocess.run(
+            [sys.executable, "-c", script, collections, json.dumps(arguments)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert run.returncode == 0, run.stderr
         result = json.loads(run.stdout)
         stored = client.head_object(Bucket="memory", Key=result["backup"]["key"])
     peak_mb = result["peak_rss_kb"] / 1024
     with capsys.disabled():
-        print(f"\nmemory: {result['backup']['bytes_out'] / 2**30:.2f} GiB stored in "
-              f"{result['backup']['duration_s']:.1f} s, engine peak RSS {peak_mb:.1f} MB (limit {LIMIT_MB} MB)")
+        print(
+            f"\nmemory: {result['backup']['bytes_out'] / 2**30:.2f} GiB stored in "
+            f"{result['backup']['duration_s']:.1f} s, engine peak RSS {peak_mb:.1f} MB (limit {LIMIT_MB} MB)"
+        )
     assert result["backup"]["bytes_in"] > BLOCK * BLOCKS
     assert stored["ContentLength"] == result["backup"]["bytes_out"] > BLOCK * BLOCKS
     assert peak_mb < LIMIT_MB

@@ -15,8 +15,11 @@ START = datetime.datetime(2026, 12, 24, 4, tzinfo=datetime.timezone.utc)
 
 def chains_in(s3, bucket):
     """[[full, diff, ...], ...] rebuilt from the manifests alone."""
-    manifests = [json.loads(s3.get_object(Bucket=bucket, Key=k)["Body"].read())
-                 for k in bucket_contents(s3, bucket) if k.endswith(".json")]
+    manifests = [
+        json.loads(s3.get_object(Bucket=bucket, Key=k)["Body"].read())
+        for k in bucket_contents(s3, bucket)
+        if k.endswith(".json")
+    ]
     by_key = {m["key"]: m for m in manifests}
     chains = {}
     for manifest in manifests:

@@ -65,12 +65,17 @@ def test_the_backing_up_keyring_holds_no_secret_key_and_cannot_decrypt(tmp_path,
     trees.build_tree(str(source))
     request = make_request(source)
     backup = run_backup(request, now=DAY).backup
-    listing = subprocess.run(["gpg", "--homedir", request.keyring_home, "--list-secret-keys", "--with-colons"],
-                             capture_output=True, text=True, check=True)
+    listing = subprocess.run(
+        ["gpg", "--homedir", request.keyring_home, "--list-secret-keys", "--with-colons"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert listing.stdout.strip() == ""
     data = s3.get_object(Bucket=bucket, Key=backup["key"])["Body"].read()
-    attempt = subprocess.run(["gpg", "--homedir", request.keyring_home, "--batch", "--decrypt"], input=data,
-                             capture_output=True, check=False)
+    attempt = subprocess.run(
+        ["gpg", "--homedir", request.keyring_home, "--batch", "--decrypt"], input=data, capture_output=True, check=False
+    )
     subprocess.run(["gpgconf", "--homedir", request.keyring_home, "--kill", "all"], check=False)
     assert attempt.returncode != 0 and b"No secret key" in attempt.stderr
 
@@ -130,7 +135,8 @@ def test_check_mode_reports_the_plan_and_touches_nothing(tmp_path, make_request,
     assert made.backup["key"] == planned.backup["key"]
     again = run_backup(request, now=DAY + datetime.timedelta(hours=3))
     assert not again.changed and "already has backup" in again.reason
-    forced = run_backup(make_request(source, force=True, force_full=True), now=DAY + datetime.timedelta(hours=4),
-                        check_mode=True)
+    forced = run_backup(
+        make_request(source, force=True, force_full=True), now=DAY + datetime.timedelta(hours=4), check_mode=True
+    )
     assert forced.changed and forced.backup["kind"] == "full" and forced.backup["key"] > made.backup["key"]
     assert bucket_contents(s3, bucket) == sorted([made.backup["key"], made.backup["manifest_key"]])

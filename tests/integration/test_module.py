@@ -3,8 +3,8 @@
 import json
 import os
 
-from conftest import ansible
 from support import trees
+from support.ansible_runner import ansible
 from support.fixtures import ACCESS_KEY, SECRET_KEY, bucket_contents, open_uploads
 from support.manual_restore import restore_chain
 
@@ -14,18 +14,35 @@ PLAYBOOKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "playbooks"
 def test_playbook_full_idempotence_diff_errors_then_manual_restore(tmp_path, ansible_env, moto, s3, bucket, keys):
     source = tmp_path / "source"
     trees.build_tree(str(source))
-    variables = {"endpoint_url": moto.url, "bucket": bucket, "source": str(source),
-                 "state_dir": str(tmp_path / "state"), "public_key": keys.public_key,
-                 "access_key": ACCESS_KEY, "secret_key": SECRET_KEY}
+    variables = {
+        "endpoint_url": moto.url,
+        "bucket": bucket,
+        "source": str(source),
+        "state_dir": str(tmp_path / "state"),
+        "public_key": keys.public_key,
+        "access_key": ACCESS_KEY,
+        "secret_key": SECRET_KEY,
+    }
     (tmp_path / "vars.json").write_text(json.dumps(variables))
-    run = ansible("ansible-playbook", "-i", "localhost,", "-c", "local", "-v", "-e", f"@{tmp_path / 'vars.json'}",
-                  os.path.join(PLAYBOOKS, "directory.yml"), env=ansible_env)
+    run = ansible(
+        "ansible-playbook",
+        "-i",
+        "localhost,",
+        "-c",
+        "local",
+        "-v",
+        "-e",
+        f"@{tmp_path / 'vars.json'}",
+        os.path.join(PLAYBOOKS, "directory.yml"),
+        env=ansible_env,
+    )
     assert "failed=0" in run.stdout
     assert SECRET_KEY not in run.stdout + run.stderr
 
     made = json.loads((tmp_path / "made.json").read_text())
-    assert bucket_contents(s3, bucket) == sorted([made["full"], made["diff"], made["full"] + ".json",
-                                                  made["diff"] + ".json"])
+    assert bucket_contents(s3, bucket) == sorted(
+        [made["full"], made["diff"], made["full"] + ".json", made["diff"] + ".json"]
+    )
     assert open_uploads(s3, bucket) == []
     destination = tmp_path / "restored"
     destination.mkdir()
@@ -42,20 +59,52 @@ def ad_hoc_result(output: str) -> dict:
 def test_one_ad_hoc_call_backs_up_a_directory(tmp_path, ansible_env, moto, s3, bucket, keys):
     source = tmp_path / "source"
     trees.build_tree(str(source))
-    arguments = {"directory": str(source), "bucket": bucket, "gpg_recipient": "backup@example.com",
-                 "gpg_public_key": keys.public_key, "endpoint_url": moto.url, "state_dir": str(tmp_path / "state")}
-    env = {**ansible_env, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-           "AWS_REGION": "us-east-1"}
-    run = ansible("ansible", "localhost", "-i", "localhost,", "-c", "local", "-m", "s3napback.s3napback.s3napback",
-                  "-a", json.dumps(arguments), env=env)
+    arguments = {
+        "directory": str(source),
+        "bucket": bucket,
+        "gpg_recipient": "backup@example.com",
+        "gpg_public_key": keys.public_key,
+        "endpoint_url": moto.url,
+        "state_dir": str(tmp_path / "state"),
+    }
+    env = {
+        **ansible_env,
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        "AWS_REGION": "us-east-1",
+    }
+    run = ansible(
+        "ansible",
+        "localhost",
+        "-i",
+        "localhost,",
+        "-c",
+        "local",
+        "-m",
+        "s3napback.s3napback.s3napback",
+        "-a",
+        json.dumps(arguments),
+        env=env,
+    )
     result = ad_hoc_result(run.stdout)
     assert result["changed"] and result["backup"]["kind"] == "full"
     assert result["backup_set"]["name"].startswith("dir-")
     assert bucket_contents(s3, bucket) == sorted([result["backup"]["key"], result["backup"]["manifest_key"]])
     assert SECRET_KEY not in run.stdout
 
-    again = ansible("ansible", "localhost", "-i", "localhost,", "-c", "local", "-m", "s3napback.s3napback.s3napback",
-                    "-a", json.dumps(arguments), env=env)
+    again = ansible(
+        "ansible",
+        "localhost",
+        "-i",
+        "localhost,",
+        "-c",
+        "local",
+        "-m",
+        "s3napback.s3napback.s3napback",
+        "-a",
+        json.dumps(arguments),
+        env=env,
+    )
     repeated = ad_hoc_result(again.stdout)
     assert repeated["changed"] is False and "already has backup" in repeated["reason"]
 

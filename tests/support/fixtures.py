@@ -15,8 +15,9 @@ SECRET_KEY = "s3napback-test-secret-9f2c1e7a4b"
 
 
 def client_for(url: str):
-    return boto3.client("s3", endpoint_url=url, aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
-                        region_name="us-east-1")
+    return boto3.client(
+        "s3", endpoint_url=url, aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY, region_name="us-east-1"
+    )
 
 
 @pytest.fixture(scope="session")

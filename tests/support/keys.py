@@ -23,8 +23,9 @@ class TestKeys:
 
 
 def _gpg(home: str, *args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(["gpg", "--homedir", home, "--batch", "--no-tty", *args], check=True,
-                          capture_output=True, **kwargs)
+    return subprocess.run(
+        ["gpg", "--homedir", home, "--batch", "--no-tty", *args], check=True, capture_output=True, **kwargs
+    )
 
 
 def make_keys(directory: str, uid: str = f"Backup <{RECIPIENT}>") -> TestKeys:

@@ -14,7 +14,7 @@ def chain_keys(client, bucket: str, set_prefix: str, until: str | None = None) -
     keys = sorted(o["Key"] for o in listed if not o["Key"].endswith(".json"))
     keys = [k for k in keys if until is None or k <= until]
     fulls = [i for i, key in enumerate(keys) if "-full." in key]
-    return keys[fulls[-1]:]
+    return keys[fulls[-1] :]
 
 
 def restore_object(client, bucket: str, key: str, secret_home: str | None, dest: str) -> None:
@@ -46,8 +46,9 @@ def restore_object(client, bucket: str, key: str, secret_home: str | None, dest:
         raise RuntimeError(f"restoring {key}: exit statuses {codes} of {stages}")
 
 
-def restore_chain(client, bucket: str, set_prefix: str, secret_home: str | None, dest: str,
-                  until: str | None = None) -> list[str]:
+def restore_chain(
+    client, bucket: str, set_prefix: str, secret_home: str | None, dest: str, until: str | None = None
+) -> list[str]:
     keys = chain_keys(client, bucket, set_prefix, until)
     for key in keys:
         restore_object(client, bucket, key, secret_home, dest)

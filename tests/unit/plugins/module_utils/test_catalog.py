@@ -9,8 +9,10 @@ def _listing(kinds):
 
 
 def _manifests(keys):
-    return {naming.manifest_key(k): {"key": k, "kind": "full" if i == 0 else "diff", "parent": keys[i - 1] if i else None}
-            for i, k in enumerate(keys)}
+    return {
+        naming.manifest_key(k): {"key": k, "kind": "diff" if i else "full", "parent": keys[i - 1] if i else None}
+        for i, k in enumerate(keys)
+    }
 
 
 def test_an_intact_chain_has_no_problem():
@@ -27,7 +29,7 @@ def test_a_diff_that_does_not_follow_its_predecessor_is_a_broken_link():
 
 
 def test_an_unreadable_manifest_is_a_problem():
-    keys, listing = _listing(["full", "diff"])
+    _keys, listing = _listing(["full", "diff"])
 
     def unreadable(key):
         raise ValueError("Expecting value: line 1 column 1")

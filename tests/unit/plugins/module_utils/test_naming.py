@@ -10,13 +10,16 @@ def test_clean_paths_give_readable_names():
     assert naming.source_name("dir", "/var/www/site-1.example") == "dir-var_www_site-1.example"
 
 
-@pytest.mark.parametrize("first, second", [
-    ("/a/b_c", "/a_b/c"),
-    ("/a/b c", "/a/b_c"),
-    ("/var/www", "/var_www"),
-    ("/", "/root"),
-    ("/x/y", "/x/y/"),
-])
+@pytest.mark.parametrize(
+    "first, second",
+    [
+        ("/a/b_c", "/a_b/c"),
+        ("/a/b c", "/a/b_c"),
+        ("/var/www", "/var_www"),
+        ("/", "/root"),
+        ("/x/y", "/x/y/"),
+    ],
+)
 def test_different_sources_never_share_a_name(first, second):
     if first.rstrip("/") == second.rstrip("/"):
         assert naming.source_name("dir", first) == naming.source_name("dir", second)
@@ -32,8 +35,12 @@ def test_unusual_paths_get_a_valid_name():
 
 def test_set_ids_differ_by_bucket_prefix_endpoint_and_name():
     base = naming.set_id("http://a", "b", "p", "dir-etc")
-    others = {naming.set_id("http://b", "b", "p", "dir-etc"), naming.set_id("http://a", "c", "p", "dir-etc"),
-              naming.set_id("http://a", "b", "q", "dir-etc"), naming.set_id("http://a", "b", "p", "dir-et")}
+    others = {
+        naming.set_id("http://b", "b", "p", "dir-etc"),
+        naming.set_id("http://a", "c", "p", "dir-etc"),
+        naming.set_id("http://a", "b", "q", "dir-etc"),
+        naming.set_id("http://a", "b", "p", "dir-et"),
+    }
     assert base.startswith("dir-etc.") and base not in others and len(others) == 4
 
 

@@ -17,8 +17,11 @@ START = datetime.datetime(2026, 12, 20, 3, tzinfo=UTC)
 
 def first_day(schedule, test):
     """The first day from START whose period passes ``test``."""
-    return next(START + datetime.timedelta(days=n) for n in range(1000)
-                if test(schedule.period(START + datetime.timedelta(days=n))))
+    return next(
+        START + datetime.timedelta(days=n)
+        for n in range(1000)
+        if test(schedule.period(START + datetime.timedelta(days=n)))
+    )
 
 
 class SimulatedSet:
@@ -116,10 +119,13 @@ def test_force_full_starts_a_new_chain():
     assert plan.kind == "full" and plan.reason == "force_full was requested"
 
 
-@pytest.mark.parametrize("state_key, reason", [
-    (None, "this host has no incremental state for this set"),
-    ("h/s/20000101T000000Z-full.tar", "this host's incremental state follows h/s/20000101T000000Z-full.tar"),
-])
+@pytest.mark.parametrize(
+    "state_key, reason",
+    [
+        (None, "this host has no incremental state for this set"),
+        ("h/s/20000101T000000Z-full.tar", "this host's incremental state follows h/s/20000101T000000Z-full.tar"),
+    ],
+)
 def test_missing_or_foreign_local_state_means_a_full(state_key, reason):
     simulated = SimulatedSet(Schedule())
     simulated.run(START)
@@ -138,27 +144,45 @@ def test_a_broken_chain_means_a_full():
 def test_a_backup_dated_in_the_future_stops_the_run_with_a_clear_error():
     simulated = SimulatedSet(Schedule())
     simulated.run(START + datetime.timedelta(days=3))
-    with pytest.raises(BackupError, match="dated after now.*clock"):
+    with pytest.raises(BackupError, match=r"dated after now.*clock"):
         simulated.run(START)
     forced = simulated.run(START, force=True)
     assert forced.kind == "diff" and forced.parent.stamp > START
 
 
 def test_rotation_deletes_newest_diff_first_manifest_before_data_and_the_full_last():
-    keys = [naming.data_key("h", "s", f"2026120{n}T000000Z", kind, ".tar")
-            for n, kind in enumerate(["full", "diff", "diff", "full"], start=1)]
+    keys = [
+        naming.data_key("h", "s", f"2026120{n}T000000Z", kind, ".tar")
+        for n, kind in enumerate(["full", "diff", "diff", "full"], start=1)
+    ]
     objects = [(k, 1) for k in keys] + [(naming.manifest_key(k), 1) for k in keys]
     expired = expired_keys(build_listing(objects, "h/s/"), fulls=1)
-    assert expired == [naming.manifest_key(keys[2]), keys[2], naming.manifest_key(keys[1]), keys[1],
-                       naming.manifest_key(keys[0]), keys[0]]
+    assert expired == [
+        naming.manifest_key(keys[2]),
+        keys[2],
+        naming.manifest_key(keys[1]),
+        keys[1],
+        naming.manifest_key(keys[0]),
+        keys[0],
+    ]
 
 
 def test_leftovers_older_than_the_kept_chains_are_cleaned_and_newer_ones_kept():
-    full_old, stray_old, full_new, stray_new = (naming.data_key("h", "s", f"2026120{n}T000000Z", kind, ".tar")
-                                               for n, kind in [(1, "full"), (2, "diff"), (3, "full"), (4, "diff")])
+    full_old, stray_old, full_new, stray_new = (
+        naming.data_key("h", "s", f"2026120{n}T000000Z", kind, ".tar")
+        for n, kind in [(1, "full"), (2, "diff"), (3, "full"), (4, "diff")]
+    )
     lonely = naming.manifest_key(naming.data_key("h", "s", "20261202T120000Z", "diff", ".tar"))
-    objects = [(full_old, 1), (naming.manifest_key(full_old), 1), (stray_old, 1), (full_new, 1),
-               (naming.manifest_key(full_new), 1), (stray_new, 1), (lonely, 1), ("h/s/README", 1)]
+    objects = [
+        (full_old, 1),
+        (naming.manifest_key(full_old), 1),
+        (stray_old, 1),
+        (full_new, 1),
+        (naming.manifest_key(full_new), 1),
+        (stray_new, 1),
+        (lonely, 1),
+        ("h/s/README", 1),
+    ]
     listing = build_listing(objects, "h/s/")
     assert listing.strays == [stray_old, stray_new] and listing.lonely_manifests == [lonely]
     expired = expired_keys(listing, fulls=1)

@@ -23,27 +23,30 @@ def test_a_plain_request_has_no_problems():
     assert request(prefix="/a/b/").key_prefix == "a/b"
 
 
-@pytest.mark.parametrize("overrides, words", [
-    ({"gpg_recipient": []}, "gpg_recipient is required"),
-    ({"encrypt": False}, "encrypt is false but gpg_recipient"),
-    ({"encrypt": False, "gpg_recipient": [], "gpg_public_key": "k"}, "encrypt is false but"),
-    ({"compression": "lzma"}, "compression must be one of"),
-    ({"compression_level": 20}, "compression_level for zstd must be from 1 to 19"),
-    ({"compression": "gzip", "compression_level": 0}, "compression_level for gzip must be from 1 to 9"),
-    ({"compression": "none", "compression_level": 3}, "needs a compression other than none"),
-    ({"state_dir": "relative/dir"}, "must be an absolute path"),
-    ({"name": "../up"}, "contain no '/' or '..'"),
-    ({"prefix": "a//b"}, "prefix 'a//b'"),
-    ({"bucket": ""}, "bucket must not be empty"),
-    ({"upload_concurrency": 0}, "upload_concurrency"),
-])
+@pytest.mark.parametrize(
+    "overrides, words",
+    [
+        ({"gpg_recipient": []}, "gpg_recipient is required"),
+        ({"encrypt": False}, "encrypt is false but gpg_recipient"),
+        ({"encrypt": False, "gpg_recipient": [], "gpg_public_key": "k"}, "encrypt is false but"),
+        ({"compression": "lzma"}, "compression must be one of"),
+        ({"compression_level": 20}, "compression_level for zstd must be from 1 to 19"),
+        ({"compression": "gzip", "compression_level": 0}, "compression_level for gzip must be from 1 to 9"),
+        ({"compression": "none", "compression_level": 3}, "needs a compression other than none"),
+        ({"state_dir": "relative/dir"}, "must be an absolute path"),
+        ({"name": "../up"}, "contain no '/' or '..'"),
+        ({"prefix": "a//b"}, "prefix 'a//b'"),
+        ({"bucket": ""}, "bucket must not be empty"),
+        ({"upload_concurrency": 0}, "upload_concurrency"),
+    ],
+)
 def test_each_bad_request_names_its_problem(overrides, words):
     problems = request(**overrides).problems()
     assert len(problems) == 1 and words in problems[0], problems
 
 
 def test_unknown_compressor_is_a_config_error():
-    with pytest.raises(BackupError, match="^config: compression must be one of zstd, gzip, none"):
+    with pytest.raises(BackupError, match=r"^config: compression must be one of zstd, gzip, none"):
         compressor("brotli")
 
 

@@ -32,7 +32,8 @@ def test_cycles_run_across_new_year_without_restarting():
 
 def test_frequency_groups_days_into_periods_and_phase_shifts_them():
     every_third = Schedule(frequency=3)
-    first = datetime.datetime.combine(every_third.period_start(every_third.period(at(2026, 11, 1))), datetime.time(3), UTC)
+    period_start = every_third.period_start(every_third.period(at(2026, 11, 1)))
+    first = datetime.datetime.combine(period_start, datetime.time(3), UTC)
     days = [first + datetime.timedelta(days=n) for n in range(9)]
     periods = [every_third.period(d) for d in days]
     assert len(set(periods)) == 3 and all(periods.count(p) == 3 for p in set(periods))
@@ -51,8 +52,14 @@ def test_period_start_is_the_first_day_of_the_period():
 
 @pytest.mark.parametrize(
     "kwargs, field",
-    [({"frequency": 0}, "frequency"), ({"diffs": -1}, "diffs"), ({"fulls": 0}, "fulls"),
-     ({"phase": -2}, "phase"), ({"fulls": 1001}, "fulls"), ({"frequency": True}, "frequency")],
+    [
+        ({"frequency": 0}, "frequency"),
+        ({"diffs": -1}, "diffs"),
+        ({"fulls": 0}, "fulls"),
+        ({"phase": -2}, "phase"),
+        ({"fulls": 1001}, "fulls"),
+        ({"frequency": True}, "frequency"),
+    ],
 )
 def test_out_of_range_values_are_named(kwargs, field):
     problems = Schedule(**kwargs).problems()

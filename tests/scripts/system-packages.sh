@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Make sure the programs s3napback and its tests run are installed: on Debian/Ubuntu as root,
+# install what is missing with apt-get; elsewhere, name what is missing and fail.
+# Usage: tests/scripts/system-packages.sh [extra Debian packages...]
+set -euo pipefail
+declare -A package_of=([gpg]=gnupg [gpgconf]=gnupg [tar]=tar [zstd]=zstd [gzip]=gzip [git]=git [make]=make)
+missing=("$@")
+for command in "${!package_of[@]}"; do
+  command -v "$command" >/dev/null 2>&1 || missing+=("${package_of[$command]}")
+done
+python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+[ ${#missing[@]} -eq 0 ] && exit 0
+mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "missing system packages (Debian names): ${missing[*]}" >&2
+  exit 1
+fi
