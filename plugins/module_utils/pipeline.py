@@ -105,6 +105,8 @@ class Pipeline:
                 self._running.append(_Running(stage, process, reader, sink))
                 previous = process.stdout
         except OSError as exc:
+            if previous is not subprocess.DEVNULL:
+                previous.close()
             self.kill()
             raise BackupError(stage.name, f"cannot start {stage.argv[0]}: {exc.strerror}") from exc
         self.stdout = previous

@@ -151,7 +151,7 @@ class Bucket:
         return self.client.create_multipart_upload(Bucket=self.bucket, Key=key, **extra)["UploadId"]
 
     @_translated("uploading part {2} of {0}")
-    def upload_part(self, key: str, upload_id: str, number: int, data: bytes) -> str:
+    def upload_part(self, key: str, upload_id: str, number: int, data) -> str:
         reply = self.client.upload_part(Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=data)
         return reply["ETag"]
 

@@ -39,51 +39,51 @@ def _secret_key_text(keys):
 
 CASES = {
     "missing directory": (
-        lambda t, k: {"source_path": "/nonexistent/dir"},
+        {"source_path": "/nonexistent/dir"},
         r"^source: directory /nonexistent/dir does not exist$",
     ),
     "file, not directory": (
-        lambda t, k: {"source_path": "/etc/hostname"},
+        {"source_path": "/etc/hostname"},
         r"^source: directory /etc/hostname is not a directory$",
     ),
     "relative directory": (
-        lambda t, k: {"source_path": "relative/dir"},
+        {"source_path": "relative/dir"},
         r"^source: directory 'relative/dir' must be an absolute path$",
     ),
     "missing bucket": (
-        lambda t, k: {"bucket": "no-such-bucket"},
+        {"bucket": "no-such-bucket"},
         r"^s3: bucket 'no-such-bucket' does not exist at http://127\.0\.0\.1:\d+$",
     ),
     "unreachable endpoint": (
-        lambda t, k: {"endpoint_url": f"http://127.0.0.1:{free_port()}"},
+        {"endpoint_url": f"http://127.0.0.1:{free_port()}"},
         r"^s3: cannot connect to http://127\.0\.0\.1:\d+$",
     ),
     "unknown recipient": (
-        lambda t, k: {"gpg_recipient": ["nobody@example.com"]},
+        {"gpg_recipient": ["nobody@example.com"]},
         r"^gpg: no public key for recipient nobody@example\.com in .*/state/gnupg$",
     ),
     "malformed public key": (
-        lambda t, k: {"gpg_public_key": "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nxx\n"},
+        {"gpg_public_key": "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nxx\n"},
         r"^gpg: gpg_public_key holds no valid OpenPGP public key$",
     ),
     "secret key as public key": (
-        lambda t, k: {"gpg_public_key": _secret_key_text(k)},
+        lambda keys: {"gpg_public_key": _secret_key_text(keys)},
         r"^gpg: gpg_public_key holds a secret key: give backed-up hosts the public key only$",
     ),
     "encrypt false with recipient": (
-        lambda t, k: {"encrypt": False},
+        {"encrypt": False},
         r"^config: encrypt is false but gpg_recipient or gpg_public_key is set",
     ),
-    "diffs out of range": (lambda t, k: {"diffs": -1}, r"^config: diffs must be an integer from 0 to 1000, not -1$"),
-    "fulls out of range": (lambda t, k: {"fulls": 0}, r"^config: fulls must be an integer from 1 to 1000, not 0$"),
+    "diffs out of range": ({"diffs": -1}, r"^config: diffs must be an integer from 0 to 1000, not -1$"),
+    "fulls out of range": ({"fulls": 0}, r"^config: fulls must be an integer from 1 to 1000, not 0$"),
     "frequency out of range": (
-        lambda t, k: {"frequency": 0},
+        {"frequency": 0},
         r"^config: frequency must be an integer from 1 to 366, not 0$",
     ),
-    "name with a slash": (lambda t, k: {"name": "a/b"}, r"^config: name 'a/b' must be .* no '/' or '\.\.'$"),
-    "name with dots": (lambda t, k: {"name": "a..b"}, r"^config: name 'a\.\.b' must be"),
+    "name with a slash": ({"name": "a/b"}, r"^config: name 'a/b' must be .* no '/' or '\.\.'$"),
+    "name with dots": ({"name": "a..b"}, r"^config: name 'a\.\.b' must be"),
     "state_dir that cannot be created": (
-        lambda t, k: {"state_dir": "/etc/hostname/state"},
+        {"state_dir": "/etc/hostname/state"},
         r"^state: cannot create directory /etc/hostname/state: Not a directory$",
     ),
 }
@@ -94,7 +94,7 @@ def test_bad_input_gets_one_clear_line_and_changes_nothing(case, tmp_path, make_
     source = tmp_path / "source"
     trees.build_tree(str(source))
     overrides, expected = CASES[case]
-    overrides = overrides(tmp_path, keys)
+    overrides = dict(overrides(keys) if callable(overrides) else overrides)
     source_path = overrides.pop("source_path", str(source))
     request = make_request(source_path, **overrides)
     with pytest.raises(BackupError, match=expected) as failure:

@@ -1,7 +1,9 @@
 """A failing stage, a failing upload, a corrupt state: no object, no open upload, state unchanged."""
 
+import dataclasses
 import datetime
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -11,11 +13,13 @@ from support import trees
 from support.faulty_proxy import FaultyProxy
 from support.fixtures import bucket_contents, open_uploads
 
+from ansible_collections.s3napback.s3napback.plugins.module_utils import gpg
 from ansible_collections.s3napback.s3napback.plugins.module_utils.backup import run_backup
 from ansible_collections.s3napback.s3napback.plugins.module_utils.errors import BackupError
 from ansible_collections.s3napback.s3napback.plugins.module_utils.lock import SetLock
 from ansible_collections.s3napback.s3napback.plugins.module_utils.pipeline import Pipeline, Stage
 from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Bucket
+from ansible_collections.s3napback.s3napback.plugins.module_utils.sources import DirectorySource
 from ansible_collections.s3napback.s3napback.plugins.module_utils.upload import StreamUpload
 
 DAY = datetime.datetime(2026, 12, 31, 2, 30, tzinfo=datetime.timezone.utc)
@@ -106,6 +110,46 @@ def test_a_corrupt_snapshot_fails_the_diff_and_is_left_as_it_was(tmp_path, make_
     with pytest.raises(BackupError) as failure:
         run_backup(request, now=DAY + datetime.timedelta(days=1))
     assert failure.value.stage == "tar" and "snapshot" in failure.value.cause.lower()
+    assert state_files(state_dir) == before
+    assert bucket_contents(s3, bucket) == objects and open_uploads(s3, bucket) == []
+
+
+def _diff_ready(tmp_path, make_request):
+    """A set with a full stored and this host's state following it; returns the request and the state."""
+    source = tmp_path / "source"
+    trees.build_tree(str(source))
+    request = make_request(source)
+    run_backup(request, now=DAY)
+    trees.change_tree(str(source), 1)
+    return request, str(tmp_path / "state")
+
+
+def test_gpg_failing_in_a_real_run_leaves_state_and_bucket_as_they_were(
+    tmp_path, make_request, s3, bucket, keys, monkeypatch
+):
+    request, state_dir = _diff_ready(tmp_path, make_request)
+    before, objects = state_files(state_dir), bucket_contents(s3, bucket)
+    # The recipient passed the check, then gpg in the pipe cannot find it (a keyring changed under us).
+    real_stage = gpg.Keyring.encrypt_stage
+    monkeypatch.setattr(gpg.Keyring, "encrypt_stage", lambda self, _r: real_stage(self, ["gone@example.com"]))
+    with pytest.raises(BackupError, match=r"^gpg: gone@example\.com: skipped: No public key$"):
+        run_backup(request, now=DAY + datetime.timedelta(days=1))
+    assert state_files(state_dir) == before
+    assert bucket_contents(s3, bucket) == objects and open_uploads(s3, bucket) == []
+
+
+def test_a_directory_vanishing_before_tar_reads_it_fails_the_run_cleanly(tmp_path, make_request, s3, bucket):
+    request, state_dir = _diff_ready(tmp_path, make_request)
+    before, objects = state_files(state_dir), bucket_contents(s3, bucket)
+
+    class VanishingDirectory(DirectorySource):
+        def check(self):  # the directory passes the check, then disappears before tar opens it
+            super().check()
+            shutil.rmtree(self.path)
+
+    vanishing = dataclasses.replace(request, source=VanishingDirectory(request.source.path), name=request.set_name)
+    with pytest.raises(BackupError, match=r"^tar: .*source: Cannot (open|chdir): No such file or directory$"):
+        run_backup(vanishing, now=DAY + datetime.timedelta(days=1))
     assert state_files(state_dir) == before
     assert bucket_contents(s3, bucket) == objects and open_uploads(s3, bucket) == []
 

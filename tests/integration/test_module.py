@@ -73,39 +73,15 @@ def test_one_ad_hoc_call_backs_up_a_directory(tmp_path, ansible_env, moto, s3, b
         "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
         "AWS_REGION": "us-east-1",
     }
-    run = ansible(
-        "ansible",
-        "localhost",
-        "-i",
-        "localhost,",
-        "-c",
-        "local",
-        "-m",
-        "s3napback.s3napback.s3napback",
-        "-a",
-        json.dumps(arguments),
-        env=env,
-    )
+    command = ["localhost", "-i", "localhost,", "-c", "local", "-m", "s3napback.s3napback.s3napback"]
+    run = ansible("ansible", *command, "-a", json.dumps(arguments), env=env)
     result = ad_hoc_result(run.stdout)
     assert result["changed"] and result["backup"]["kind"] == "full"
     assert result["backup_set"]["name"].startswith("dir-")
     assert bucket_contents(s3, bucket) == sorted([result["backup"]["key"], result["backup"]["manifest_key"]])
     assert SECRET_KEY not in run.stdout
 
-    again = ansible(
-        "ansible",
-        "localhost",
-        "-i",
-        "localhost,",
-        "-c",
-        "local",
-        "-m",
-        "s3napback.s3napback.s3napback",
-        "-a",
-        json.dumps(arguments),
-        env=env,
-    )
-    repeated = ad_hoc_result(again.stdout)
+    repeated = ad_hoc_result(ansible("ansible", *command, "-a", json.dumps(arguments), env=env).stdout)
     assert repeated["changed"] is False and "already has backup" in repeated["reason"]
 
 
