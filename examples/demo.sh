@@ -8,7 +8,7 @@
 #  4. restores the chain by hand with standard tools and compares it with the source.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-venv=${VENV:-$root/.venv}
+venv=$(cd "$root" && realpath -m "${VENV:-.venv}")
 export PATH="$venv/bin:$PATH"
 work=$(mktemp -d "${TMPDIR:-/tmp}/s3napback-demo.XXXXXX")
 moto_pid=""

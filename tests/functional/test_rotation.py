@@ -34,13 +34,17 @@ def test_weeks_of_runs_with_gaps_keep_fulls_chains(tmp_path, make_request, s3, b
     trees.build_tree(str(source))
     request = make_request(source, diffs=2, fulls=2)
     skipped = {5, 6, 13}  # the host was down, among them the first day of a cycle
-    kinds = []
+    kinds, rotations = [], []
     for day in range(20):
         if day in skipped:
             continue
         trees.change_tree(str(source), 10 + day)
-        outcome = run_backup(request, now=START + datetime.timedelta(days=day))
+        now = START + datetime.timedelta(days=day)
+        planned = run_backup(request, now=now, check_mode=True)
+        outcome = run_backup(request, now=now)
+        assert (planned.backup["kind"], planned.rotated) == (outcome.backup["kind"], outcome.rotated)
         kinds.append(outcome.backup["kind"])
+        rotations.append(outcome.rotated)
         chains = chains_in(s3, bucket)
         assert len(chains) <= 2
         assert all(len(chain) <= 3 for chain in chains)
@@ -48,6 +52,7 @@ def test_weeks_of_runs_with_gaps_keep_fulls_chains(tmp_path, make_request, s3, b
         objects = bucket_contents(s3, bucket)
         assert len(objects) == 2 * sum(len(c) for c in chains), "every data object has its manifest and vice versa"
     assert len(chains_in(s3, bucket)) == 2
+    assert any(len(rotated) > 0 for rotated in rotations)
     assert kinds.count("full") >= 20 // 3 - 1 and "diff" in kinds
     destination = tmp_path / "restored"
     destination.mkdir()

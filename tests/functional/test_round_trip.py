@@ -4,6 +4,8 @@ import datetime
 import hashlib
 import json
 import subprocess
+import threading
+import time
 
 from support import trees
 from support.fixtures import bucket_contents, open_uploads
@@ -140,3 +142,29 @@ def test_check_mode_reports_the_plan_and_touches_nothing(tmp_path, make_request,
     )
     assert forced.changed and forced.backup["kind"] == "full" and forced.backup["key"] > made.backup["key"]
     assert bucket_contents(s3, bucket) == sorted([made.backup["key"], made.backup["manifest_key"]])
+
+
+def test_a_file_changing_while_tar_reads_it_is_a_warning_not_a_failure(tmp_path, make_request):
+    source = tmp_path / "source"
+    trees.build_tree(str(source))
+    growing = source / "growing.log"
+    with open(growing, "wb") as handle:
+        handle.truncate(300 * 1024 * 1024)  # zeros: quick to compress, long enough for tar to read
+    stop = threading.Event()
+
+    def append_until_stopped():
+        with open(growing, "ab") as handle:
+            while not stop.is_set():
+                handle.write(b"x" * 4096)
+                handle.flush()
+                time.sleep(0.001)
+
+    writer = threading.Thread(target=append_until_stopped)
+    writer.start()
+    try:
+        outcome = run_backup(make_request(source), now=DAY)
+    finally:
+        stop.set()
+        writer.join()
+    assert outcome.changed and outcome.backup["kind"] == "full"
+    assert any("growing.log: file changed as we read it" in w for w in outcome.backup["tar_warnings"])

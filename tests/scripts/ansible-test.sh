@@ -4,7 +4,7 @@
 # Usage: tests/scripts/ansible-test.sh sanity [ansible-test options...]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-venv=${VENV:-$root/.venv}
+venv=$(cd "$root" && realpath -m "${VENV:-.venv}")
 work=$(mktemp -d "${TMPDIR:-/tmp}/s3napback-ansible-test.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 tree=$work/ansible_collections/s3napback/s3napback
