@@ -13,6 +13,7 @@ import contextlib
 import datetime
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 from . import gpg, naming
 from .catalog import Backup, SetListing, build_listing, chain_problem
@@ -64,8 +65,15 @@ def _new_stamp(now: datetime.datetime, listing: SetListing) -> datetime.datetime
 
 
 class BackupRun:
-    def __init__(self, request: BackupRequest, now: datetime.datetime | None = None, check_mode: bool = False):
+    def __init__(
+        self,
+        request: BackupRequest,
+        now: datetime.datetime | None = None,
+        check_mode: bool = False,
+        progress: Callable[[str, int], None] | None = None,
+    ):
         self.request = request
+        self.progress = progress
         self.now = now or datetime.datetime.now(datetime.timezone.utc)
         self.check_mode = check_mode
         self.name = request.set_name
@@ -160,7 +168,15 @@ class BackupRun:
         started, clock = datetime.datetime.now(datetime.timezone.utc), time.monotonic()
         snapshot = self.state.prepare(plan.kind)
         try:
-            with StreamUpload(self.bucket, key, {}, request.part_size, request.upload_concurrency) as upload:
+            report = (lambda size: self.progress("uploading", size)) if self.progress else None
+            with StreamUpload(
+                self.bucket,
+                key,
+                {},
+                first_part=request.part_size,
+                concurrency=request.upload_concurrency,
+                progress=report,
+            ) as upload:
                 with Pipeline(self._stages(snapshot)) as pipe:
                     uploaded = upload.feed(pipe.stdout)
                     results = pipe.finish()
@@ -223,5 +239,11 @@ class BackupRun:
         return deleted
 
 
-def run_backup(request: BackupRequest, now: datetime.datetime | None = None, check_mode: bool = False) -> Outcome:
-    return BackupRun(request, now, check_mode).run()
+def run_backup(
+    request: BackupRequest,
+    now: datetime.datetime | None = None,
+    check_mode: bool = False,
+    progress: Callable[[str, int], None] | None = None,
+) -> Outcome:
+    """One run of one set. ``progress(stage, bytes)`` hears about long work as it goes."""
+    return BackupRun(request, now, check_mode, progress).run()

@@ -17,6 +17,7 @@ class Compressor:
     default_level: int
     levels: tuple[int, int]
     argv: tuple[str, ...]  # without the level option
+    decompress_argv: tuple[str, ...] = ()
 
     def stage(self, level: int | None) -> Stage | None:
         if not self.argv:
@@ -36,8 +37,15 @@ class Compressor:
 
 COMPRESSORS = {
     # -T0: one worker per core; zstd is what keeps up with tar and gpg (measured in shared/tools).
-    "zstd": Compressor("zstd", ".zst", 3, (1, 19), ("zstd", "--quiet", "--stdout", "-T0")),
-    "gzip": Compressor("gzip", ".gz", 6, (1, 9), ("gzip", "--stdout")),
+    "zstd": Compressor(
+        "zstd",
+        ".zst",
+        3,
+        (1, 19),
+        ("zstd", "--quiet", "--stdout", "-T0"),
+        ("zstd", "--decompress", "--quiet", "--stdout"),
+    ),
+    "gzip": Compressor("gzip", ".gz", 6, (1, 9), ("gzip", "--stdout"), ("gzip", "--decompress", "--stdout")),
     "none": Compressor("none", "", 0, (0, 0), ()),
 }
 
@@ -47,3 +55,11 @@ def compressor(name: str) -> Compressor:
         return COMPRESSORS[name]
     except KeyError:
         raise BackupError("config", f"compression must be one of {', '.join(COMPRESSORS)}, not {name!r}") from None
+
+
+def decompressor_stage(extension: str) -> Stage | None:
+    """The stage that undoes the compression named by a key's extension (``.zst``, ``.gz``), if any."""
+    for found in COMPRESSORS.values():
+        if found.extension and extension == found.extension:
+            return Stage(found.name, list(found.decompress_argv))
+    return None

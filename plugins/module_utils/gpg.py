@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
 
 from . import files
@@ -95,3 +96,53 @@ def check_recipients(home: str, recipients: list[str], public_key: str | None) -
         missing = Keyring(home).missing_recipients(missing)
     if missing:
         raise BackupError("gpg", f"no public key for recipient {', '.join(missing)} in {home}")
+
+
+class DecryptionKeys:
+    """Where a restore finds the secret key: the operator's ``home``, or a private temporary
+    keyring holding ``private_key`` that is removed afterwards, its agent stopped.
+
+    The passphrase reaches gpg through a pipe of its own (``--passphrase-fd``), never argv or the
+    environment.
+    """
+
+    def __init__(self, home: str | None, private_key: str | None, passphrase: str | None):
+        self.home = home
+        self.private_key = private_key
+        self.passphrase = passphrase
+        self._scratch: str | None = None
+        self._open_fds: list[int] = []
+
+    def __enter__(self) -> DecryptionKeys:
+        if self.private_key:
+            self._scratch = tempfile.mkdtemp(prefix="s3napback-restore-gpg-")
+            self.home = self._scratch
+            result = Keyring(self._scratch)._gpg().import_keys(self.private_key, passphrase=self.passphrase)
+            if not result.sec_imported:
+                raise BackupError("gpg", "gpg_private_key holds no OpenPGP secret key")
+        elif self.home is None or not os.path.isdir(self.home):
+            raise BackupError("gpg", f"no keyring to decrypt with: gpg_home {self.home} does not exist")
+        return self
+
+    def decrypt_stage(self) -> Stage:
+        argv = [GPG, "--batch", "--no-tty", "--quiet", "--homedir", self.home, "--decrypt"]
+        pass_fds: tuple[int, ...] = ()
+        if self.passphrase is not None:
+            read_end, write_end = os.pipe()
+            os.write(write_end, self.passphrase.encode() + b"\n")
+            os.close(write_end)
+            self._open_fds.append(read_end)
+            argv[-1:-1] = ["--pinentry-mode", "loopback", "--passphrase-fd", str(read_end)]
+            pass_fds = (read_end,)
+        return Stage("gpg", argv, pass_fds=pass_fds)
+
+    def release_fds(self) -> None:
+        """Close this process's copies of passphrase pipes, once gpg holds its own."""
+        while self._open_fds:
+            os.close(self._open_fds.pop())
+
+    def __exit__(self, *exc) -> None:
+        self.release_fds()
+        if self._scratch:
+            subprocess.run(["gpgconf", "--homedir", self._scratch, "--kill", "all"], check=False, capture_output=True)
+            shutil.rmtree(self._scratch, ignore_errors=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
 from . import gpg, s3
-from .s3 import Connection
 
 CONNECTION_ARGUMENT_SPEC = {
     "access_key": {
@@ -46,10 +45,6 @@ CONNECTION_ARGUMENT_SPEC = {
     },
     "validate_certs": {"type": "bool", "default": True},
 }
-
-
-def connection_from(params: dict) -> Connection:
-    return Connection(**{name: params[name] for name in CONNECTION_ARGUMENT_SPEC})
 
 
 def require_libraries(module) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import re
+import socket
 from dataclasses import dataclass
 
 STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -75,6 +76,11 @@ def stamp(moment: datetime.datetime) -> str:
 
 def parse_stamp(text: str) -> datetime.datetime:
     return datetime.datetime.strptime(text, STAMP_FORMAT).replace(tzinfo=datetime.timezone.utc)
+
+
+def host_prefix(prefix: str | None) -> str:
+    """The key prefix of a host's sets: ``prefix`` without outer slashes, by default the FQDN."""
+    return (socket.getfqdn() if prefix is None else prefix).strip("/")
 
 
 def set_prefix(prefix: str, name: str) -> str:

@@ -9,7 +9,9 @@ kept for the error message.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -18,9 +20,10 @@ from dataclasses import dataclass
 from .errors import BackupError
 
 _STDERR_TAIL = 64 * 1024
-_GENERIC_LINES = (
-    "Error is not recoverable: exiting now",
-    "Exiting with failure status due to previous errors",
+# stderr lines that never say why a stage failed: tar's closing summaries and clock warnings.
+UNINFORMATIVE_RE = re.compile(
+    r"^(tar: )?(Error is not recoverable: exiting now|Exiting with failure status due to previous errors)$"
+    r"|: time stamp .* in the future$|implausibly old time stamp"
 )
 
 
@@ -33,6 +36,7 @@ class Stage:
     argv: list[str]
     warning_codes: tuple[int, ...] = ()
     env: dict | None = None
+    pass_fds: tuple[int, ...] = ()  # e.g. the read end of a pipe carrying a passphrase
 
 
 @dataclass
@@ -55,7 +59,7 @@ class StageResult:
         for raw in self.stderr.splitlines():
             line = raw.strip()
             line = line[len(prefix) :] if line.startswith(prefix) else line
-            if line and line not in _GENERIC_LINES:
+            if line and not UNINFORMATIVE_RE.search(line):
                 return line
         if self.returncode < 0:
             return f"killed by signal {signal.Signals(-self.returncode).name}"
@@ -84,20 +88,32 @@ class Pipeline:
     tar or gpg behind.
     """
 
-    def __init__(self, stages: list[Stage]):
+    def __init__(self, stages: list[Stage], feed: bool = False, collect: bool = True):
+        """``feed``: Python writes the first stage's stdin (``self.stdin``); ``collect``: Python
+        reads the last stage's stdout (``self.stdout``), else it is discarded."""
         self.stages = stages
+        self.feed, self.collect = feed, collect
         self._running: list[_Running] = []
+        self.stdin = None
         self.stdout = None
 
     def __enter__(self) -> Pipeline:
-        previous = subprocess.DEVNULL
+        previous = subprocess.PIPE if self.feed else subprocess.DEVNULL
         try:
-            for stage in self.stages:
+            for number, stage in enumerate(self.stages, start=1):
                 env = None if stage.env is None else {**os.environ, **stage.env}
+                last = number == len(self.stages)
                 process = subprocess.Popen(
-                    stage.argv, stdin=previous, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+                    stage.argv,
+                    stdin=previous,
+                    stdout=subprocess.PIPE if self.collect or not last else subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                    env=env,
+                    pass_fds=stage.pass_fds,
                 )
-                if previous is not subprocess.DEVNULL:
+                if number == 1 and self.feed:
+                    self.stdin = process.stdin
+                elif previous is not subprocess.DEVNULL:
                     previous.close()  # only the next stage holds the read end, so SIGPIPE reaches writers
                 sink = bytearray()
                 reader = threading.Thread(target=_drain, args=(process.stderr, sink), daemon=True)
@@ -105,11 +121,11 @@ class Pipeline:
                 self._running.append(_Running(stage, process, reader, sink))
                 previous = process.stdout
         except OSError as exc:
-            if previous is not subprocess.DEVNULL:
+            if previous not in (subprocess.DEVNULL, subprocess.PIPE):
                 previous.close()
             self.kill()
             raise BackupError(stage.name, f"cannot start {stage.argv[0]}: {exc.strerror}") from exc
-        self.stdout = previous
+        self.stdout = previous if self.collect else None
         return self
 
     def kill(self) -> None:
@@ -119,8 +135,10 @@ class Pipeline:
         self._collect()
 
     def _collect(self) -> list[StageResult]:
-        if self.stdout is not None:
-            self.stdout.close()
+        for stream in (self.stdin, self.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):  # a stage that died leaves a broken pipe to close
+                    stream.close()
         results = []
         for running in self._running:
             running.process.wait()

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import os
-import socket
 from dataclasses import dataclass, field
 
 from . import naming
@@ -43,8 +42,7 @@ class BackupRequest:
 
     @property
     def key_prefix(self) -> str:
-        prefix = socket.getfqdn() if self.prefix is None else self.prefix
-        return prefix.strip("/")
+        return naming.host_prefix(self.prefix)
 
     @property
     def keyring_home(self) -> str:

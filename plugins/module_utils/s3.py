@@ -137,6 +137,27 @@ class Bucket:
             raise ValueError("not a JSON object")
         return document
 
+    @_translated("reading {0}")
+    def open_object(self, key: str):
+        return self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+
+    def read_chunks(self, key: str, size: int = 1 << 20):
+        """Yield the object's bytes in chunks, streaming: memory stays at one chunk."""
+        body = self.open_object(key)
+        try:
+            yield from body.iter_chunks(size)
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, OSError) as exc:
+            raise BackupError("s3", f"reading {key} failed: {exc}") from exc
+        finally:
+            body.close()
+
+    @_translated("listing unfinished uploads under {0}")
+    def open_uploads(self, prefix: str) -> list[dict]:
+        uploads = []
+        for page in self.client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket, Prefix=prefix):
+            uploads += [{"key": u["Key"], "upload_id": u["UploadId"]} for u in page.get("Uploads", [])]
+        return uploads
+
     @_translated("writing {0}")
     def write_json(self, key: str, document: dict, extra: dict) -> None:
         body = json.dumps(document, indent=2, sort_keys=True).encode()
@@ -165,8 +186,3 @@ class Bucket:
     @_translated("aborting the upload of {0}")
     def abort_multipart(self, key: str, upload_id: str) -> None:
         self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
-
-    @_translated("listing unfinished uploads under {0}")
-    def open_uploads(self, prefix: str) -> list[dict]:
-        reply = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=prefix)
-        return [{"key": u["Key"], "upload_id": u["UploadId"]} for u in reply.get("Uploads", [])]

@@ -15,6 +15,7 @@ import hashlib
 import io
 import queue
 from dataclasses import dataclass
+from typing import Callable
 
 from .errors import BackupError
 from .s3 import Bucket
@@ -88,7 +89,16 @@ class StreamUpload:
     Leaving the block without ``complete()`` aborts the upload: no object, no open upload left.
     """
 
-    def __init__(self, bucket: Bucket, key: str, extra: dict, first_part: int = 8 * MIB, concurrency: int = 4):
+    def __init__(
+        self,
+        bucket: Bucket,
+        key: str,
+        extra: dict,
+        *,
+        first_part: int = 8 * MIB,
+        concurrency: int = 4,
+        progress: Callable[[int], None] | None = None,
+    ):
         if not MIN_PART_SIZE <= first_part <= MAX_PART_SIZE:
             raise BackupError("upload", f"the part size must be from {MIN_PART_SIZE} to {MAX_PART_SIZE} bytes")
         self.bucket, self.key, self.extra = bucket, key, extra
@@ -97,6 +107,7 @@ class StreamUpload:
         self._etags: list[str] = []
         self._completed = False
         self._failure: BaseException | None = None
+        self._progress = progress or (lambda _size: None)
 
     def __enter__(self) -> StreamUpload:
         self.upload_id = self.bucket.start_multipart(self.key, self.extra)
@@ -111,7 +122,7 @@ class StreamUpload:
         """
         digest, size, number = hashlib.sha256(), 0, 0
         free: queue.SimpleQueue = queue.SimpleQueue()
-        for _ in range(self.concurrency + 1):
+        for _buffer in range(self.concurrency + 1):
             free.put(bytearray())
         futures: list[concurrent.futures.Future] = []
         with concurrent.futures.ThreadPoolExecutor(self.concurrency, thread_name_prefix="s3-part") as pool:
@@ -131,6 +142,7 @@ class StreamUpload:
                         break
                     digest.update(memoryview(buffer)[:filled])
                     size += filled
+                    self._progress(size)
                     futures.append(pool.submit(self._upload_part, number, buffer, filled, free))
                     if filled < wanted:
                         break

@@ -316,12 +316,10 @@ from ansible_collections.s3napback.s3napback.plugins.module_utils.backup import 
 from ansible_collections.s3napback.s3napback.plugins.module_utils.errors import BackupError
 from ansible_collections.s3napback.s3napback.plugins.module_utils.module_support import (
     CONNECTION_ARGUMENT_SPEC,
-    connection_from,
     require_libraries,
 )
-from ansible_collections.s3napback.s3napback.plugins.module_utils.request import DEFAULT_STATE_DIR, BackupRequest
-from ansible_collections.s3napback.s3napback.plugins.module_utils.schedule import Schedule
-from ansible_collections.s3napback.s3napback.plugins.module_utils.sources import DirectorySource
+from ansible_collections.s3napback.s3napback.plugins.module_utils.options import backup_request
+from ansible_collections.s3napback.s3napback.plugins.module_utils.request import DEFAULT_STATE_DIR
 
 ARGUMENT_SPEC = {
     "directory": {"type": "path", "required": True},
@@ -346,31 +344,11 @@ ARGUMENT_SPEC = {
 }
 
 
-def request_from(params: dict) -> BackupRequest:
-    return BackupRequest(
-        source=DirectorySource(params["directory"], params["exclude"]),
-        bucket=params["bucket"],
-        connection=connection_from(params),
-        name=params["name"],
-        prefix=params["prefix"],
-        gpg_recipient=params["gpg_recipient"],
-        gpg_public_key=params["gpg_public_key"],
-        gpg_home=params["gpg_home"],
-        encrypt=params["encrypt"],
-        compression=params["compression"],
-        compression_level=params["compression_level"],
-        state_dir=params["state_dir"],
-        schedule=Schedule(params["frequency"], params["phase"], params["diffs"], params["fulls"]),
-        force=params["force"],
-        force_full=params["force_full"],
-    )
-
-
 def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     require_libraries(module)
     try:
-        outcome = run_backup(request_from(module.params), check_mode=module.check_mode)
+        outcome = run_backup(backup_request(module.params), check_mode=module.check_mode)
     except BackupError as exc:
         module.fail_json(msg=str(exc), stage=exc.stage)
     module.exit_json(**outcome.as_dict())

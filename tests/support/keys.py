@@ -28,15 +28,16 @@ def _gpg(home: str, *args: str, **kwargs) -> subprocess.CompletedProcess:
     )
 
 
-def make_keys(directory: str, uid: str = f"Backup <{RECIPIENT}>") -> TestKeys:
+def make_keys(directory: str, uid: str = f"Backup <{RECIPIENT}>", passphrase: str = "") -> TestKeys:
     secret_home = os.path.join(directory, "secret")
     public_home = os.path.join(directory, "public")
     os.makedirs(secret_home, mode=0o700)
     os.makedirs(public_home, mode=0o700)
-    _gpg(secret_home, "--passphrase", "", "--quick-gen-key", uid, "ed25519", "cert", "0")
+    protection = ["--pinentry-mode", "loopback", "--passphrase", passphrase]
+    _gpg(secret_home, *protection, "--quick-gen-key", uid, "ed25519", "cert", "0")
     listing = _gpg(secret_home, "--list-keys", "--with-colons", text=True).stdout
     fingerprint = next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:"))
-    _gpg(secret_home, "--passphrase", "", "--quick-add-key", fingerprint, "cv25519", "encr", "0")
+    _gpg(secret_home, *protection, "--quick-add-key", fingerprint, "cv25519", "encr", "0")
     public_key = _gpg(secret_home, "--armor", "--export", fingerprint, text=True).stdout
     _gpg(public_home, "--import", input=public_key, text=True)
     return TestKeys(public_home, secret_home, public_key, fingerprint)

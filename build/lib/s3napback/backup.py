@@ -1,0 +1,249 @@
+# s3napback's engine: plain Python shared by the modules and the host command. Private to this
+# collection; its interfaces may change without notice.
+"""One backup run of one set: check, plan, stream, record, rotate.
+
+Order matters and is the point of this file: the data object is completed only after every
+pipeline stage exited well, the manifest is written only after the data object is complete, the
+local state advances only after the manifest is stored, and rotation runs only after all of that.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from . import gpg, naming
+from .catalog import Backup, SetListing, build_listing, chain_problem
+from .compression import compressor
+from .errors import BackupError
+from .files import private_directory
+from .lock import SetLock
+from .manifest import build_manifest
+from .pipeline import Pipeline
+from .plan import Plan, PlanInputs, plan_backup
+from .request import BackupRequest
+from .rotation import expired_keys
+from .s3 import Bucket
+from .state import SetState
+from .upload import StreamUpload
+
+
+@dataclass
+class Outcome:
+    changed: bool
+    reason: str
+    backup_set: dict
+    backup: dict | None = None
+    rotated: list[str] = field(default_factory=list)
+    aborted_uploads: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "changed": self.changed,
+            "reason": self.reason,
+            "backup_set": self.backup_set,
+            "backup": self.backup,
+            "rotated": self.rotated,
+            "aborted_uploads": self.aborted_uploads,
+        }
+
+
+def _iso(moment: datetime.datetime) -> str:
+    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _new_stamp(now: datetime.datetime, listing: SetListing) -> datetime.datetime:
+    """``now`` to the second, moved past the newest key so that keys keep sorting in creation order."""
+    moment = now.astimezone(datetime.timezone.utc).replace(microsecond=0)
+    newest = listing.newest
+    if newest is not None and newest.stamp >= moment:
+        moment = newest.stamp + datetime.timedelta(seconds=1)
+    return moment
+
+
+class BackupRun:
+    def __init__(
+        self,
+        request: BackupRequest,
+        now: datetime.datetime | None = None,
+        check_mode: bool = False,
+        progress: Callable[[str, int], None] | None = None,
+    ):
+        self.request = request
+        self.progress = progress
+        self.now = now or datetime.datetime.now(datetime.timezone.utc)
+        self.check_mode = check_mode
+        self.name = request.set_name
+        self.prefix = request.key_prefix
+        self.set_prefix = naming.set_prefix(self.prefix, self.name)
+        self.state = SetState(
+            request.state_dir, naming.set_id(request.connection.endpoint_url, request.bucket, self.prefix, self.name)
+        )
+        self.bucket: Bucket | None = None
+
+    def run(self) -> Outcome:
+        request = self.request
+        problems = request.problems()
+        if problems:
+            raise BackupError("config", "; ".join(problems))
+        request.source.check()
+        self.bucket = Bucket(request.connection, request.bucket, max_connections=request.upload_concurrency + 2)
+        self.bucket.check()
+        if request.encrypt:
+            gpg.check_recipients(request.keyring_home, request.gpg_recipient, request.gpg_public_key)
+        # Everything is checked: only now may this run change anything on the host.
+        keyring_changed = False
+        if not self.check_mode:
+            private_directory(request.state_dir, "state")
+            if request.encrypt and request.gpg_public_key:
+                keyring_changed = gpg.Keyring(request.keyring_home).import_public_key(request.gpg_public_key)
+        lock = contextlib.nullcontext() if self.check_mode else SetLock(self.state.lock_path, self.name)
+        with lock:
+            outcome = self._locked_run()
+        outcome.changed = outcome.changed or keyring_changed
+        return outcome
+
+    def _locked_run(self) -> Outcome:
+        request = self.request
+        listing = build_listing(self.bucket.list(self.set_prefix), self.set_prefix)
+        chain = listing.chain_of_newest()
+        plan = plan_backup(
+            PlanInputs(
+                schedule=request.schedule,
+                listing=listing,
+                now=self.now,
+                incremental=request.source.incremental,
+                state_key=self.state.follows(),
+                chain_problem=chain_problem(chain, self._read_manifest) if chain else None,
+                force=request.force,
+                force_full=request.force_full,
+            )
+        )
+        set_info = {"bucket": request.bucket, "prefix": self.prefix, "name": self.name}
+        if plan.kind is None:
+            return Outcome(False, plan.reason, set_info)
+        moment = _new_stamp(self.now, listing)
+        key = naming.data_key(self.prefix, self.name, naming.stamp(moment), plan.kind, self._extension())
+        future = listing.with_backup(Backup(key, plan.kind, moment, 0))
+        if self.check_mode:
+            backup = {"key": key, "kind": plan.kind, "parent": plan.parent.key if plan.parent else None}
+            return Outcome(True, plan.reason, set_info, backup, expired_keys(future, request.schedule.fulls))
+        aborted = self._abort_leftover_uploads()
+        backup = self._store(plan, key)
+        return Outcome(True, plan.reason, set_info, backup, self._rotate(future, key), aborted)
+
+    def _read_manifest(self, key: str) -> dict:
+        try:
+            return self.bucket.read_json(key)
+        except BackupError as exc:
+            raise ValueError(exc.cause) from exc
+
+    def _extension(self) -> str:
+        request = self.request
+        extension = request.source.extension + compressor(request.compression).extension
+        return extension + (".gpg" if request.encrypt else "")
+
+    def _abort_leftover_uploads(self) -> list[str]:
+        """Abort uploads a killed run left open: with the lock held, none of them can be live."""
+        leftovers = self.bucket.open_uploads(self.set_prefix)
+        for upload in leftovers:
+            self.bucket.abort_multipart(upload["key"], upload["upload_id"])
+        return [upload["key"] for upload in leftovers]
+
+    def _stages(self, snapshot: str) -> list:
+        request = self.request
+        stages = [request.source.stage(snapshot)]
+        compress = compressor(request.compression).stage(request.compression_level)
+        if compress is not None:
+            stages.append(compress)
+        if request.encrypt:
+            stages.append(gpg.Keyring(request.keyring_home).encrypt_stage(request.gpg_recipient))
+        return stages
+
+    def _store(self, plan: Plan, key: str) -> dict:
+        request = self.request
+        started, clock = datetime.datetime.now(datetime.timezone.utc), time.monotonic()
+        snapshot = self.state.prepare(plan.kind)
+        try:
+            report = (lambda size: self.progress("uploading", size)) if self.progress else None
+            with StreamUpload(
+                self.bucket,
+                key,
+                {},
+                first_part=request.part_size,
+                concurrency=request.upload_concurrency,
+                progress=report,
+            ) as upload:
+                with Pipeline(self._stages(snapshot)) as pipe:
+                    uploaded = upload.feed(pipe.stdout)
+                    results = pipe.finish()
+                upload.complete()
+            source_result = results[0]
+            duration = round(time.monotonic() - clock, 3)
+            warnings = request.source.warnings(source_result) if source_result.returncode else []
+            manifest = build_manifest(
+                key=key,
+                kind=plan.kind,
+                parent=plan.parent.key if plan.parent else None,
+                chain=plan.chain.key if plan.chain else key,
+                source=request.source.describe(),
+                compression=request.compression,
+                recipients=list(request.gpg_recipient),
+                bytes_in=request.source.bytes_in(source_result),
+                uploaded=uploaded,
+                started=_iso(started),
+                finished=_iso(datetime.datetime.now(datetime.timezone.utc)),
+                duration_s=duration,
+                period=plan.period,
+                warnings=warnings,
+            )
+            self._write_manifest(key, manifest)
+        except BaseException:
+            self.state.discard()
+            raise
+        try:
+            self.state.commit(key, manifest["chain"])
+        except BackupError as exc:
+            raise BackupError(exc.stage, f"{exc.cause} (backup {key} is stored; the next run will be a full)") from exc
+        return {
+            "key": key,
+            "manifest_key": naming.manifest_key(key),
+            "kind": plan.kind,
+            "parent": manifest["parent"],
+            "bytes_in": manifest["bytes_in"],
+            "bytes_out": uploaded.size,
+            "sha256": uploaded.sha256,
+            "duration_s": duration,
+            "tar_warnings": warnings,
+        }
+
+    def _write_manifest(self, key: str, manifest: dict) -> None:
+        try:
+            self.bucket.write_json(naming.manifest_key(key), manifest, {})
+        except BackupError:
+            with contextlib.suppress(BackupError):
+                self.bucket.delete(key)  # a data object without its manifest is no backup
+            raise
+
+    def _rotate(self, listing: SetListing, key: str) -> list[str]:
+        deleted = []
+        for expired in expired_keys(listing, self.request.schedule.fulls):
+            try:
+                self.bucket.delete(expired)
+            except BackupError as exc:
+                raise BackupError("rotation", f"{exc.cause} (backup {key} is stored)") from exc
+            deleted.append(expired)
+        return deleted
+
+
+def run_backup(
+    request: BackupRequest,
+    now: datetime.datetime | None = None,
+    check_mode: bool = False,
+    progress: Callable[[str, int], None] | None = None,
+) -> Outcome:
+    """One run of one set. ``progress(stage, bytes)`` hears about long work as it goes."""
+    return BackupRun(request, now, check_mode, progress).run()

@@ -1,0 +1,118 @@
+# s3napback's engine: plain Python shared by the modules and the host command. Private to this
+# collection; its interfaces may change without notice.
+"""What a backup set holds in the bucket: backups, chains, and the debris of failed runs.
+
+A backup is a data object plus the manifest written after it; a chain is a full and the diffs that
+followed it, each depending on the one before. Keys sort in creation order, so a listing alone
+gives the chains; manifests confirm them.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from typing import Callable
+
+from . import naming
+
+
+@dataclass(frozen=True)
+class Backup:
+    key: str
+    kind: str
+    stamp: datetime.datetime
+    size: int
+
+    @property
+    def manifest_key(self) -> str:
+        return naming.manifest_key(self.key)
+
+
+@dataclass
+class Chain:
+    full: Backup
+    diffs: list[Backup] = field(default_factory=list)
+
+    @property
+    def backups(self) -> list[Backup]:
+        return [self.full, *self.diffs]
+
+    @property
+    def newest(self) -> Backup:
+        return self.backups[-1]
+
+
+@dataclass
+class SetListing:
+    """One set's objects, sorted by key: complete backups and the leftovers of failed runs."""
+
+    backups: list[Backup] = field(default_factory=list)
+    strays: list[str] = field(default_factory=list)  # data objects whose manifest never came
+    lonely_manifests: list[str] = field(default_factory=list)  # manifests whose data is gone
+
+    @property
+    def newest(self) -> Backup | None:
+        return self.backups[-1] if self.backups else None
+
+    def chains(self) -> tuple[list[Chain], list[Backup]]:
+        """The chains, oldest first, and the diffs that precede every full (orphans)."""
+        chains: list[Chain] = []
+        orphans: list[Backup] = []
+        for backup in self.backups:
+            if backup.kind == "full":
+                chains.append(Chain(backup))
+            elif chains:
+                chains[-1].diffs.append(backup)
+            else:
+                orphans.append(backup)
+        return chains, orphans
+
+    def chain_of_newest(self) -> Chain | None:
+        chains, _orphans = self.chains()
+        if chains and chains[-1].newest is self.newest:
+            return chains[-1]
+        return None
+
+    def with_backup(self, backup: Backup) -> SetListing:
+        return SetListing(sorted([*self.backups, backup], key=lambda b: b.key), self.strays, self.lonely_manifests)
+
+
+def build_listing(objects: list[tuple[str, int]], prefix: str) -> SetListing:
+    """Sort a set's objects (key, size) under ``prefix`` into backups and leftovers."""
+    sizes = dict(objects)
+    listing = SetListing()
+    for key in sorted(sizes):
+        basename = key[len(prefix) :]
+        if "/" in basename:
+            continue
+        if basename.endswith(naming.MANIFEST_SUFFIX):
+            data = key[: -len(naming.MANIFEST_SUFFIX)]
+            if data not in sizes and naming.parse_data_key(basename[: -len(naming.MANIFEST_SUFFIX)]):
+                listing.lonely_manifests.append(key)
+            continue
+        parts = naming.parse_data_key(basename)
+        if parts is None:
+            continue
+        if naming.manifest_key(key) in sizes:
+            listing.backups.append(Backup(key, parts.kind, naming.parse_stamp(parts.stamp), sizes[key]))
+        else:
+            listing.strays.append(key)
+    return listing
+
+
+def chain_problem(chain: Chain, read_manifest: Callable[[str], dict]) -> str | None:
+    """Why ``chain`` cannot take another diff (a manifest unreadable or not linking to the backup
+    before it), or None when every link holds."""
+    previous = None
+    for backup in chain.backups:
+        try:
+            manifest = read_manifest(backup.manifest_key)
+        except (ValueError, KeyError) as exc:
+            return f"manifest {backup.manifest_key} is unreadable: {exc}"
+        if manifest.get("key") != backup.key or manifest.get("kind") != backup.kind:
+            return f"manifest {backup.manifest_key} does not describe {backup.key}"
+        parent = previous.key if previous else None
+        if manifest.get("parent") != parent:
+            return f"{backup.key} depends on {manifest.get('parent')}, not on {parent}"
+        previous = backup
+    return None

@@ -1,0 +1,65 @@
+# s3napback's engine: plain Python shared by the modules and the host command. Private to this
+# collection; its interfaces may change without notice.
+"""Compressors: the process in the pipe, its level range and the extension it adds to keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import BackupError
+from .pipeline import Stage
+
+
+@dataclass(frozen=True)
+class Compressor:
+    name: str
+    extension: str
+    default_level: int
+    levels: tuple[int, int]
+    argv: tuple[str, ...]  # without the level option
+    decompress_argv: tuple[str, ...] = ()
+
+    def stage(self, level: int | None) -> Stage | None:
+        if not self.argv:
+            return None
+        return Stage(self.name, [*self.argv, f"-{self.default_level if level is None else level}"])
+
+    def level_problem(self, level: int | None) -> str | None:
+        if level is None:
+            return None
+        if not self.argv:
+            return "compression_level needs a compression other than none"
+        low, high = self.levels
+        if not low <= level <= high:
+            return f"compression_level for {self.name} must be from {low} to {high}, not {level}"
+        return None
+
+
+COMPRESSORS = {
+    # -T0: one worker per core; zstd is what keeps up with tar and gpg (measured in shared/tools).
+    "zstd": Compressor(
+        "zstd",
+        ".zst",
+        3,
+        (1, 19),
+        ("zstd", "--quiet", "--stdout", "-T0"),
+        ("zstd", "--decompress", "--quiet", "--stdout"),
+    ),
+    "gzip": Compressor("gzip", ".gz", 6, (1, 9), ("gzip", "--stdout"), ("gzip", "--decompress", "--stdout")),
+    "none": Compressor("none", "", 0, (0, 0), ()),
+}
+
+
+def compressor(name: str) -> Compressor:
+    try:
+        return COMPRESSORS[name]
+    except KeyError:
+        raise BackupError("config", f"compression must be one of {', '.join(COMPRESSORS)}, not {name!r}") from None
+
+
+def decompressor_stage(extension: str) -> Stage | None:
+    """The stage that undoes the compression named by a key's extension (``.zst``, ``.gz``), if any."""
+    for found in COMPRESSORS.values():
+        if found.extension and extension == found.extension:
+            return Stage(found.name, list(found.decompress_argv))
+    return None

@@ -1,0 +1,18 @@
+# s3napback's engine: plain Python shared by the modules and the host command. Private to this
+# collection; its interfaces may change without notice.
+"""The one error type the engine raises: a stage and a cause an operator can act on."""
+
+from __future__ import annotations
+
+
+class BackupError(Exception):
+    """A failure with the stage that failed (``s3``, ``gpg``, ``tar`` ...) and a one-line cause.
+
+    ``details`` keeps what the operator may want next (a stage's full stderr), never a secret.
+    """
+
+    def __init__(self, stage: str, cause: str, details: str = ""):
+        self.stage = stage
+        self.cause = cause
+        self.details = details
+        super().__init__(f"{stage}: {cause}")

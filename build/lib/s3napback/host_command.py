@@ -1,0 +1,230 @@
+# s3napback's engine: plain Python shared by the modules and the host command. Private to this
+# collection; its interfaces may change without notice.
+"""``s3napback``: the host command that cron or systemd runs, over the same engine as the modules.
+
+    s3napback [--config FILE] [--json] run [JOB ...] [--force] [--force-full] [--check]
+    s3napback [--config FILE] [--json] list [JOB ...]
+    s3napback [--config FILE] [--json] restore JOB --dest DIR [--at TIME] [--path P ...] [--force] [KEYS]
+    s3napback [--config FILE] [--json] verify JOB [--at TIME] [KEYS]
+    KEYS: --gpg-home DIR | --gpg-private-key-file FILE, and --passphrase-file FILE
+
+Exit codes: 0 done, 3 nothing to do (no job was due), 1 a job failed (the others still ran), 2 usage
+or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import json
+import os
+import sys
+import time
+
+from . import config
+from .backup import run_backup
+from .errors import BackupError
+from .inventory import describe_set
+from .naming import set_prefix
+from .options import connection_from
+from .restore import RestoreRequest, run_restore
+from .s3 import Bucket
+from .version import VERSION
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOTHING = 0, 1, 2, 3
+
+
+class Progress:
+    """A live line on a terminal (stage, bytes, rate); silent under cron."""
+
+    def __init__(self, job: str, stream, enabled: bool):
+        self.job, self.stream, self.enabled = job, stream, enabled
+        self.started = time.monotonic()
+        self.shown = 0.0
+
+    def __call__(self, stage: str, size: int) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self.shown < 0.5:
+            return
+        self.shown = now
+        rate = size / max(now - self.started, 1e-6)
+        self.stream.write(f"\r\033[K{self.job}: {stage} {size / 1e6:,.1f} MB at {rate / 1e6:,.1f} MB/s")
+        self.stream.flush()
+
+    def clear(self) -> None:
+        if self.enabled and self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+def _stamp() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _log(args, *words) -> None:
+    """One line per job on stdout: greppable key=value words after a UTC timestamp."""
+    if not args.json:
+        print(_stamp(), *words, flush=True)
+
+
+def _run(args, jobs: list) -> tuple[int, list]:
+    results, made, failed = [], 0, 0
+    for job in jobs:
+        request = dataclasses.replace(
+            job.request, force=args.force or job.request.force, force_full=args.force_full or job.request.force_full
+        )
+        progress = Progress(job.name, sys.stderr, sys.stderr.isatty() and not args.json)
+        try:
+            outcome = run_backup(request, check_mode=args.check, progress=progress)
+        except BackupError as exc:
+            failed += 1
+            results.append({"job": job.name, "status": "failed", "stage": exc.stage, "msg": str(exc)})
+            _log(args, job.name, "status=failed", f"error={json.dumps(str(exc))}")
+            continue
+        finally:
+            progress.clear()
+        if outcome.backup is None:
+            results.append({"job": job.name, "status": "nothing", "reason": outcome.reason})
+            _log(args, job.name, "status=nothing", f"reason={json.dumps(outcome.reason)}")
+            continue
+        made += 1
+        backup = outcome.backup
+        results.append({"job": job.name, "status": "planned" if args.check else "ok", **outcome.as_dict()})
+        words = [f"kind={backup['kind']}", f"key={backup['key']}"]
+        if not args.check:
+            words += [f"bytes={backup['bytes_out']}", f"seconds={backup['duration_s']}"]
+        _log(args, job.name, "status=planned" if args.check else "status=ok", *words, f"rotated={len(outcome.rotated)}")
+    if failed:
+        return EXIT_FAILED, results
+    return (EXIT_OK if made else EXIT_NOTHING), results
+
+
+def _list(args, jobs: list) -> tuple[int, list]:
+    results = []
+    now = datetime.datetime.now(datetime.timezone.utc)
+    for job in jobs:
+        request = job.request
+        bucket = Bucket(request.connection, request.bucket)
+        prefix = set_prefix(request.key_prefix, job.name)
+        described = describe_set(bucket, prefix, bucket.list(prefix), bucket.open_uploads(prefix), now)
+        results.append({"job": job.name, **described})
+        newest = described["newest"]
+        age = f"{newest['age_s'] / 3600:.1f}h" if newest else "never"
+        _log(
+            args,
+            job.name,
+            f"backups={described['backups']}",
+            f"chains={len(described['chains'])}",
+            f"bytes={described['bytes']}",
+            f"newest_age={age}",
+            f"problems={len(described['problems'])}",
+        )
+        for problem in described["problems"]:
+            _log(args, job.name, f"problem={json.dumps(problem)}")
+    return EXIT_OK, results
+
+
+def _read_secret_file(path: str | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read().rstrip("\n")
+    except OSError as exc:
+        raise BackupError("config", f"cannot read {path}: {exc.strerror}") from exc
+
+
+def _restore(args, jobs: list) -> tuple[int, list]:
+    (job,) = config.select(jobs, [args.job])
+    request = job.request
+    restore_request = RestoreRequest(
+        bucket=request.bucket,
+        name=job.name,
+        connection=connection_from(job.options),
+        prefix=request.key_prefix,
+        at=args.at,
+        dest=getattr(args, "dest", None),
+        paths=getattr(args, "path", None) or [],
+        force=getattr(args, "force", False),
+        verify=args.command == "verify",
+        gpg_home=args.gpg_home,
+        gpg_private_key=_read_secret_file(args.gpg_private_key_file),
+        gpg_passphrase=_read_secret_file(args.passphrase_file),
+    )
+    progress = Progress(job.name, sys.stderr, sys.stderr.isatty() and not args.json)
+    try:
+        outcome = run_restore(restore_request, progress=progress)
+    finally:
+        progress.clear()
+    _log(
+        args,
+        job.name,
+        f"status={'verified' if outcome.verified else 'restored'}",
+        f"at={outcome.at}",
+        f"objects={len(outcome.objects)}",
+        f"bytes={outcome.bytes}",
+        *([f"dest={outcome.dest}"] if outcome.dest else []),
+    )
+    return EXIT_OK, [{"job": job.name, **outcome.as_dict()}]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="s3napback",
+        description="Streamed, encrypted, incremental backups to S3, as configured in the config file.",
+        epilog="Exit codes: 0 done, 3 nothing was due, 1 a job failed, 2 usage or configuration error.",
+    )
+    parser.add_argument("--version", action="version", version=f"s3napback {VERSION}")
+    parser.add_argument(
+        "--config",
+        default=os.environ.get("S3NAPBACK_CONFIG", config.DEFAULT_PATH),
+        help=f"the jobs' configuration (default {config.DEFAULT_PATH}, or $S3NAPBACK_CONFIG)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON summary instead of log lines")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="back up every job that is due, or the named ones")
+    run.add_argument("jobs", nargs="*", metavar="JOB")
+    run.add_argument("--force", action="store_true", help="back up even if this period has a backup")
+    run.add_argument("--force-full", action="store_true", help="make each backup a full")
+    run.add_argument("--check", action="store_true", help="say what would happen; change nothing")
+    listing = commands.add_parser("list", help="show each job's backups, their age and any problem")
+    listing.add_argument("jobs", nargs="*", metavar="JOB")
+    restore = commands.add_parser("restore", help="restore a job's set as of a point in time")
+    verify = commands.add_parser("verify", help="read, decrypt and check a job's chain, writing nothing")
+    for command in (restore, verify):
+        command.add_argument("job", metavar="JOB")
+        command.add_argument("--at", help="ISO 8601 date or time (default: the newest backup)")
+        command.add_argument("--gpg-home", help="a GnuPG home that holds the secret key")
+        command.add_argument("--gpg-private-key-file", help="a file with the armored secret key")
+        command.add_argument("--passphrase-file", help="a file with the secret key's passphrase")
+    restore.add_argument("--dest", required=True, help="an empty or absent directory to restore into")
+    restore.add_argument("--path", action="append", help="restore only this member (repeatable)")
+    restore.add_argument("--force", action="store_true", help="replace the contents of a non-empty --dest")
+    return parser
+
+
+COMMANDS = {"run": _run, "list": _list, "restore": _restore, "verify": _restore}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        jobs = config.load(args.config)
+        selected = config.select(jobs, getattr(args, "jobs", None) or [])
+    except BackupError as exc:
+        print(f"s3napback: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        code, results = COMMANDS[args.command](args, selected)
+    except BackupError as exc:
+        code, results = (EXIT_USAGE if exc.stage == "config" else EXIT_FAILED), [{"stage": exc.stage, "msg": str(exc)}]
+        if not args.json:
+            print(f"s3napback: {exc}", file=sys.stderr)
+    if args.json:
+        print(json.dumps({"command": args.command, "exit_code": code, "results": results}, indent=2))
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

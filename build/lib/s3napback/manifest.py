@@ -1,0 +1,54 @@
+# s3napback's engine: plain Python shared by the modules and the host command. Private to this
+# collection; its interfaces may change without notice.
+"""The manifest beside every data object: what it holds, what it depends on, how to check it.
+
+A manifest is written only after its data object is complete, so a manifest means a whole backup.
+"""
+
+from __future__ import annotations
+
+import socket
+
+from .version import VERSION
+
+FORMAT = 1
+
+
+def build_manifest(
+    *,
+    key: str,
+    kind: str,
+    parent: str | None,
+    chain: str,
+    source: dict,
+    compression: str,
+    recipients: list[str],
+    bytes_in: int | None,
+    uploaded,
+    started: str,
+    finished: str,
+    duration_s: float,
+    period: int,
+    warnings: list[str],
+) -> dict:
+    return {
+        "format": FORMAT,
+        "tool": f"s3napback {VERSION}",
+        "host": socket.getfqdn(),
+        "key": key,
+        "kind": kind,
+        "parent": parent,
+        "chain": chain,
+        "period": period,
+        "source": source,
+        "compression": compression,
+        "encryption": {"type": "gpg", "recipients": recipients} if recipients else None,
+        "bytes_in": bytes_in,
+        "bytes_out": uploaded.size,
+        "parts": uploaded.parts,
+        "sha256": uploaded.sha256,
+        "started": started,
+        "finished": finished,
+        "duration_s": duration_s,
+        "warnings": warnings,
+    }

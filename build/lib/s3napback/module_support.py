@@ -1,0 +1,55 @@
+# The Ansible side of s3napback's modules: option specs and helpers every module shares. This is
+# the one module_utils file that imports Ansible; the engine beside it does not. Private to this
+# collection; its interfaces may change without notice.
+"""Option specs and library checks shared by s3napback's modules."""
+
+from __future__ import annotations
+
+from ansible.module_utils.basic import env_fallback, missing_required_lib
+
+from . import gpg, s3
+
+CONNECTION_ARGUMENT_SPEC = {
+    "access_key": {
+        "type": "str",
+        "no_log": False,
+        "aliases": ["aws_access_key_id", "aws_access_key"],
+        "fallback": (env_fallback, ["AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY", "EC2_ACCESS_KEY"]),
+    },
+    "secret_key": {
+        "type": "str",
+        "no_log": True,
+        "aliases": ["aws_secret_access_key", "aws_secret_key"],
+        "fallback": (env_fallback, ["AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY", "EC2_SECRET_KEY"]),
+    },
+    "session_token": {
+        "type": "str",
+        "no_log": True,
+        "aliases": ["aws_session_token"],
+        "fallback": (env_fallback, ["AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "EC2_SECURITY_TOKEN"]),
+    },
+    "profile": {
+        "type": "str",
+        "aliases": ["aws_profile"],
+        "fallback": (env_fallback, ["AWS_PROFILE", "AWS_DEFAULT_PROFILE"]),
+    },
+    "region": {
+        "type": "str",
+        "aliases": ["aws_region"],
+        "fallback": (env_fallback, ["AWS_REGION", "AWS_DEFAULT_REGION", "EC2_REGION"]),
+    },
+    "endpoint_url": {
+        "type": "str",
+        "aliases": ["aws_endpoint_url", "s3_url"],
+        "fallback": (env_fallback, ["AWS_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]),
+    },
+    "validate_certs": {"type": "bool", "default": True},
+}
+
+
+def require_libraries(module) -> None:
+    """Fail the task with Ansible's standard message when boto3 or python-gnupg is missing."""
+    if s3.boto3 is None:
+        module.fail_json(msg=missing_required_lib("boto3"))
+    if gpg.gnupg is None:
+        module.fail_json(msg=missing_required_lib("python-gnupg"))

@@ -1,0 +1,162 @@
+# s3napback's engine: plain Python shared by the modules and the host command. Private to this
+# collection; its interfaces may change without notice.
+"""Real processes joined by OS pipes, with pipefail semantics: every stage's exit status counts.
+
+The first stage's stdout feeds the second's stdin and so on; Python reads only the last stage's
+stdout. Each stage's stderr is drained by a thread (so a chatty stage cannot block) and its tail
+kept for the error message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import threading
+from dataclasses import dataclass
+
+from .errors import BackupError
+
+_STDERR_TAIL = 64 * 1024
+# stderr lines that never say why a stage failed: tar's closing summaries and clock warnings.
+UNINFORMATIVE_RE = re.compile(
+    r"^(tar: )?(Error is not recoverable: exiting now|Exiting with failure status due to previous errors)$"
+    r"|: time stamp .* in the future$|implausibly old time stamp"
+)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One process of a pipeline. ``warning_codes`` are exit statuses that mean "done, with
+    warnings" (GNU tar's 1: a file changed while it was read)."""
+
+    name: str
+    argv: list[str]
+    warning_codes: tuple[int, ...] = ()
+    env: dict | None = None
+    pass_fds: tuple[int, ...] = ()  # e.g. the read end of a pipe carrying a passphrase
+
+
+@dataclass
+class StageResult:
+    stage: Stage
+    returncode: int
+    stderr: str
+
+    @property
+    def failed(self) -> bool:
+        return self.returncode != 0 and self.returncode not in self.stage.warning_codes
+
+    @property
+    def broken_pipe(self) -> bool:
+        """Whether the stage died only because a later stage stopped reading."""
+        return self.returncode == -signal.SIGPIPE or "Broken pipe" in self.stderr
+
+    def cause(self) -> str:
+        prefix = f"{os.path.basename(self.stage.argv[0])}: "
+        for raw in self.stderr.splitlines():
+            line = raw.strip()
+            line = line[len(prefix) :] if line.startswith(prefix) else line
+            if line and not UNINFORMATIVE_RE.search(line):
+                return line
+        if self.returncode < 0:
+            return f"killed by signal {signal.Signals(-self.returncode).name}"
+        return f"exited with status {self.returncode}"
+
+
+@dataclass
+class _Running:
+    stage: Stage
+    process: subprocess.Popen
+    reader: threading.Thread
+    stderr: bytearray
+
+
+def _drain(stream, sink: bytearray) -> None:
+    for chunk in iter(lambda: stream.read(8192), b""):
+        sink += chunk
+        del sink[:-_STDERR_TAIL]
+    stream.close()
+
+
+class Pipeline:
+    """``with Pipeline(stages) as pipe: data = pipe.stdout.read(n) ...; results = pipe.finish()``.
+
+    Leaving the block early kills every stage still running, so a failed upload never leaves
+    tar or gpg behind.
+    """
+
+    def __init__(self, stages: list[Stage], feed: bool = False, collect: bool = True):
+        """``feed``: Python writes the first stage's stdin (``self.stdin``); ``collect``: Python
+        reads the last stage's stdout (``self.stdout``), else it is discarded."""
+        self.stages = stages
+        self.feed, self.collect = feed, collect
+        self._running: list[_Running] = []
+        self.stdin = None
+        self.stdout = None
+
+    def __enter__(self) -> Pipeline:
+        previous = subprocess.PIPE if self.feed else subprocess.DEVNULL
+        try:
+            for number, stage in enumerate(self.stages, start=1):
+                env = None if stage.env is None else {**os.environ, **stage.env}
+                last = number == len(self.stages)
+                process = subprocess.Popen(
+                    stage.argv,
+                    stdin=previous,
+                    stdout=subprocess.PIPE if self.collect or not last else subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                    env=env,
+                    pass_fds=stage.pass_fds,
+                )
+                if number == 1 and self.feed:
+                    self.stdin = process.stdin
+                elif previous is not subprocess.DEVNULL:
+                    previous.close()  # only the next stage holds the read end, so SIGPIPE reaches writers
+                sink = bytearray()
+                reader = threading.Thread(target=_drain, args=(process.stderr, sink), daemon=True)
+                reader.start()
+                self._running.append(_Running(stage, process, reader, sink))
+                previous = process.stdout
+        except OSError as exc:
+            if previous not in (subprocess.DEVNULL, subprocess.PIPE):
+                previous.close()
+            self.kill()
+            raise BackupError(stage.name, f"cannot start {stage.argv[0]}: {exc.strerror}") from exc
+        self.stdout = previous if self.collect else None
+        return self
+
+    def kill(self) -> None:
+        for running in self._running:
+            if running.process.poll() is None:
+                running.process.kill()
+        self._collect()
+
+    def _collect(self) -> list[StageResult]:
+        for stream in (self.stdin, self.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):  # a stage that died leaves a broken pipe to close
+                    stream.close()
+        results = []
+        for running in self._running:
+            running.process.wait()
+            running.reader.join()
+            text = bytes(running.stderr).decode("utf-8", "replace")
+            results.append(StageResult(running.stage, running.process.returncode, text))
+        return results
+
+    def finish(self) -> list[StageResult]:
+        """Wait for every stage; raise a BackupError naming the stage that failed first, upstream
+        first, not counting stages that only saw a broken pipe from a later failure."""
+        results = self._collect()
+        failed = [r for r in results if r.failed]
+        if failed:
+            culprit = next((r for r in failed if not r.broken_pipe), failed[0])
+            raise BackupError(culprit.stage.name, culprit.cause(), culprit.stderr)
+        return results
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.kill()

@@ -1,0 +1,188 @@
+# s3napback's engine: plain Python shared by the modules and the host command. Private to this
+# collection; its interfaces may change without notice.
+"""The bucket: one S3 client per run, and every call wrapped once to turn botocore's exceptions
+into one-line ``s3:`` errors."""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+
+from .errors import BackupError
+
+try:
+    import boto3
+    import botocore.config
+    import botocore.exceptions
+except ImportError:  # the module reports missing_required_lib('boto3')
+    boto3 = None
+
+
+@dataclass(frozen=True)
+class Connection:
+    """How to reach S3; the option names are amazon.aws's."""
+
+    access_key: str | None = None
+    secret_key: str | None = None
+    session_token: str | None = None
+    profile: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+    validate_certs: bool = True
+
+    def __repr__(self) -> str:  # never print a secret by accident
+        return f"Connection(endpoint_url={self.endpoint_url!r}, region={self.region!r}, profile={self.profile!r})"
+
+
+_CODES = {
+    "NoSuchBucket": "bucket {bucket!r} does not exist",
+    "InvalidAccessKeyId": "the access key was rejected by {endpoint} (InvalidAccessKeyId)",
+    "SignatureDoesNotMatch": "the secret key was rejected by {endpoint} (SignatureDoesNotMatch)",
+    "ExpiredToken": "the session token has expired",
+    "InvalidToken": "the session token was rejected",
+    "AccessDenied": "access denied to {what}",
+    "403": "access denied to {what}",
+    "404": "{what} not found",
+}
+
+
+def _describe(exc: Exception, bucket: str, endpoint: str, what: str) -> str:
+    if isinstance(exc, botocore.exceptions.ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        template = _CODES.get(code)
+        if template:
+            return template.format(bucket=bucket, endpoint=endpoint, what=what)
+        return f"{what} failed: {code or 'error'}: {error.get('Message') or exc}"
+    if isinstance(exc, botocore.exceptions.NoCredentialsError):
+        return "no credentials: set access_key and secret_key, a profile, or give the host an instance role"
+    if isinstance(exc, (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError)):
+        return f"cannot connect to {endpoint}"
+    if isinstance(exc, botocore.exceptions.ProfileNotFound):
+        return str(exc)
+    if isinstance(exc, botocore.exceptions.SSLError):
+        return f"TLS error talking to {endpoint}: {exc}"
+    return f"{what} failed: {exc}"
+
+
+def _translated(what: str):
+    """Run an S3 call and turn any botocore failure into a BackupError naming ``what`` it did."""
+
+    def decorate(method):
+        @functools.wraps(method)
+        def wrapper(self, *args, **kwargs):
+            try:
+                return method(self, *args, **kwargs)
+            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+                described = _describe(exc, self.bucket, self.endpoint, what.format(*args, self=self))
+                raise BackupError("s3", described) from exc
+
+        return wrapper
+
+    return decorate
+
+
+class Bucket:
+    """The calls s3napback makes on one bucket."""
+
+    def __init__(self, connection: Connection, bucket: str, max_connections: int = 10):
+        self.bucket = bucket
+        self.endpoint = connection.endpoint_url or "AWS S3"
+        config = botocore.config.Config(
+            retries={"mode": "standard", "max_attempts": 6},
+            max_pool_connections=max_connections,
+            s3={"addressing_style": "path"} if connection.endpoint_url else None,
+        )
+        try:
+            session = boto3.session.Session(
+                aws_access_key_id=connection.access_key,
+                aws_secret_access_key=connection.secret_key,
+                aws_session_token=connection.session_token,
+                profile_name=connection.profile,
+                region_name=connection.region,
+            )
+            self.client = session.client(
+                "s3", endpoint_url=connection.endpoint_url, verify=connection.validate_certs, config=config
+            )
+        except (botocore.exceptions.BotoCoreError, ValueError) as exc:
+            raise BackupError("s3", f"cannot set up a client for {self.endpoint}: {exc}") from exc
+
+    @_translated("bucket {self.bucket!r}")
+    def check(self) -> None:
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except botocore.exceptions.ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code in ("404", "NoSuchBucket"):
+                raise BackupError("s3", f"bucket {self.bucket!r} does not exist at {self.endpoint}") from exc
+            if code != "403":
+                raise
+            # HEAD replies carry no error code; a listing tells a bad key from a missing permission.
+            self.client.list_objects_v2(Bucket=self.bucket, MaxKeys=1)
+
+    @_translated("listing {0}")
+    def list(self, prefix: str) -> list[tuple[str, int]]:
+        objects = []
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            objects += [(item["Key"], item["Size"]) for item in page.get("Contents", [])]
+        return objects
+
+    @_translated("reading {0}")
+    def read_json(self, key: str) -> dict:
+        body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        document = json.loads(body)
+        if not isinstance(document, dict):
+            raise ValueError("not a JSON object")
+        return document
+
+    @_translated("reading {0}")
+    def open_object(self, key: str):
+        return self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+
+    def read_chunks(self, key: str, size: int = 1 << 20):
+        """Yield the object's bytes in chunks, streaming: memory stays at one chunk."""
+        body = self.open_object(key)
+        try:
+            yield from body.iter_chunks(size)
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, OSError) as exc:
+            raise BackupError("s3", f"reading {key} failed: {exc}") from exc
+        finally:
+            body.close()
+
+    @_translated("listing unfinished uploads under {0}")
+    def open_uploads(self, prefix: str) -> list[dict]:
+        uploads = []
+        for page in self.client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket, Prefix=prefix):
+            uploads += [{"key": u["Key"], "upload_id": u["UploadId"]} for u in page.get("Uploads", [])]
+        return uploads
+
+    @_translated("writing {0}")
+    def write_json(self, key: str, document: dict, extra: dict) -> None:
+        body = json.dumps(document, indent=2, sort_keys=True).encode()
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/json", **extra)
+
+    @_translated("deleting {0}")
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    @_translated("starting the upload of {0}")
+    def start_multipart(self, key: str, extra: dict) -> str:
+        return self.client.create_multipart_upload(Bucket=self.bucket, Key=key, **extra)["UploadId"]
+
+    @_translated("uploading part {2} of {0}")
+    def upload_part(self, key: str, upload_id: str, number: int, data) -> str:
+        reply = self.client.upload_part(Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=data)
+        return reply["ETag"]
+
+    @_translated("completing the upload of {0}")
+    def complete_multipart(self, key: str, upload_id: str, etags: list[str]) -> None:
+        parts = [{"PartNumber": n, "ETag": etag} for n, etag in enumerate(etags, start=1)]
+        self.client.complete_multipart_upload(
+            Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+        )
+
+    @_translated("aborting the upload of {0}")
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)

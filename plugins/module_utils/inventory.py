@@ -1,0 +1,103 @@
+# s3napback's engine: plain Python shared by the modules and the host command. Private to this
+# collection; its interfaces may change without notice.
+"""What a bucket holds, set by set: chains, sizes, the newest backup and its age, and problems.
+
+It only reads. Problems are the debris of failed or interrupted runs and outside deletions: a diff
+without its full, a manifest without its object, an object without its manifest, an upload left
+open.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+
+from . import naming
+from .catalog import build_listing
+from .errors import BackupError
+from .s3 import Bucket
+
+
+def _set_of(key: str) -> str | None:
+    """The set prefix (``host/name/``) of a key that looks like one of s3napback's, else None."""
+    directory, _, basename = key.rpartition("/")
+    if not directory:
+        return None
+    if basename.endswith(naming.MANIFEST_SUFFIX):
+        basename = basename[: -len(naming.MANIFEST_SUFFIX)]
+    return directory + "/" if naming.parse_data_key(basename) else None
+
+
+def _iso(moment: datetime.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def describe_set(bucket: Bucket, set_prefix: str, objects: list, uploads: list, now: datetime.datetime) -> dict:
+    listing = build_listing(objects, set_prefix)
+    chains, orphans = listing.chains()
+    host, _, name = set_prefix[:-1].rpartition("/")
+    problems = [f"diff without its full: {b.key}" for b in orphans]
+    problems += [f"manifest without its object: {k}" for k in listing.lonely_manifests]
+    problems += [f"object without its manifest (a failed run?): {k}" for k in listing.strays]
+    problems += [f"unfinished upload: {u['key']} (upload id {u['upload_id']})" for u in uploads]
+    newest = listing.newest
+    source = None
+    if newest is not None:
+        try:
+            source = bucket.read_json(newest.manifest_key).get("source")
+        except BackupError as exc:
+            problems.append(f"unreadable manifest {newest.manifest_key}: {exc.cause}")
+        except (ValueError, AttributeError) as exc:
+            problems.append(f"unreadable manifest {newest.manifest_key}: {exc}")
+    sizes = dict(objects)
+    return {
+        "bucket": bucket.bucket,
+        "prefix": host,
+        "name": name,
+        "source": source,
+        "backups": len(listing.backups),
+        "bytes": sum(sizes.values()),
+        "chains": [
+            {
+                "full": chain.full.key,
+                "diffs": [b.key for b in chain.diffs],
+                "time": _iso(chain.full.stamp),
+                "bytes": sum(b.size for b in chain.backups),
+            }
+            for chain in chains
+        ],
+        "newest": None
+        if newest is None
+        else {
+            "key": newest.key,
+            "kind": newest.kind,
+            "time": _iso(newest.stamp),
+            "age_s": round((now - newest.stamp).total_seconds()),
+        },
+        "problems": problems,
+    }
+
+
+def describe_bucket(bucket: Bucket, prefix: str = "", now: datetime.datetime | None = None) -> dict:
+    """Every set under ``prefix`` (a host's prefix, or "" for the whole bucket)."""
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    scope = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
+    objects_by_set: dict[str, list] = defaultdict(list)
+    for key, size in bucket.list(scope):
+        set_prefix = _set_of(key)
+        if set_prefix is not None:
+            objects_by_set[set_prefix].append((key, size))
+    uploads_by_set: dict[str, list] = defaultdict(list)
+    for upload in bucket.open_uploads(scope):
+        uploads_by_set[upload["key"].rpartition("/")[0] + "/"].append(upload)
+    sets = [
+        describe_set(bucket, set_prefix, objects_by_set.get(set_prefix, []), uploads_by_set.get(set_prefix, []), now)
+        for set_prefix in sorted(set(objects_by_set) | set(uploads_by_set))
+    ]
+    ages = [s["newest"]["age_s"] for s in sets if s["newest"]]
+    return {
+        "sets": sets,
+        "problems": [f"{s['prefix']}/{s['name']}: {p}" for s in sets for p in s["problems"]],
+        "stalest_age_s": max(ages) if ages else None,
+        "bytes": sum(s["bytes"] for s in sets),
+    }

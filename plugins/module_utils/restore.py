@@ -1,0 +1,296 @@
+# s3napback's engine: plain Python shared by the modules and the host command. Private to this
+# collection; its interfaces may change without notice.
+"""Restore and verify: a set as of a point in time, streamed from the bucket through gpg, the
+decompressor and tar, every object's SHA-256 checked against its manifest.
+
+A restore writes into a temporary sibling of ``dest`` and moves it into place only when every
+object of the chain applied cleanly, so a failure leaves ``dest`` exactly as it was.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from typing import Callable
+
+from . import naming
+from .catalog import Backup, Chain, SetListing, build_listing, chain_problem
+from .compression import decompressor_stage
+from .errors import BackupError
+from .gpg import DecryptionKeys
+from .pipeline import Pipeline, Stage
+from .s3 import Bucket, Connection
+
+
+@dataclass(frozen=True)
+class RestoreRequest:
+    bucket: str
+    name: str
+    connection: Connection = field(default_factory=Connection)
+    prefix: str | None = None
+    at: str | None = None  # ISO 8601 date or timestamp; None: the newest backup
+    dest: str | None = None
+    paths: list[str] = field(default_factory=list)
+    force: bool = False
+    verify: bool = False
+    gpg_home: str | None = None
+    gpg_private_key: str | None = None
+    gpg_passphrase: str | None = None
+
+    @property
+    def key_prefix(self) -> str:
+        return naming.host_prefix(self.prefix)
+
+    def problems(self) -> list[str]:
+        found = [naming.name_problem(self.name), naming.prefix_problem(self.key_prefix)]
+        if not self.bucket:
+            found.append("bucket must not be empty")
+        if bool(self.dest) == bool(self.verify):
+            found.append("give dest to restore, or verify: true to check the chain without writing files")
+        if self.dest and not os.path.isabs(self.dest):
+            found.append(f"dest {self.dest!r} must be an absolute path")
+        if self.paths and not self.dest:
+            found.append("paths needs dest")
+        for path in self.paths:
+            if path.startswith("/") or ".." in path.split("/"):
+                found.append(f"path {path!r} must be relative to the backed-up directory, without '..'")
+        try:
+            point_in_time(self.at)
+        except ValueError as exc:
+            found.append(str(exc))
+        return [problem for problem in found if problem]
+
+
+@dataclass
+class RestoreOutcome:
+    changed: bool
+    at: str  # the time of the newest backup applied
+    objects: list[dict]
+    bytes: int
+    dest: str | None
+    verified: bool
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def point_in_time(text: str | None) -> datetime.datetime | None:
+    """``text`` as an aware UTC moment: a date means the end of that day (UTC); a naive time is UTC."""
+    if text is None:
+        return None
+    value = str(text).strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            day = datetime.date.fromisoformat(value)
+            return datetime.datetime.combine(day, datetime.time.max, datetime.timezone.utc).replace(microsecond=0)
+        moment = datetime.datetime.fromisoformat(re.sub(r"Z$", "+00:00", value))
+    except ValueError:
+        raise ValueError(f"at {value!r} is not an ISO 8601 date or timestamp, such as 2026-11-26T03:00:00Z") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return moment.astimezone(datetime.timezone.utc)
+
+
+def select_chain(listing: SetListing, at: datetime.datetime | None) -> list[Backup]:
+    """The newest full at or before ``at`` and the diffs after it, up to ``at``."""
+    eligible = [b for b in listing.backups if at is None or b.stamp <= at]
+    fulls = [index for index, backup in enumerate(eligible) if backup.kind == "full"]
+    if not fulls:
+        return []
+    return eligible[fulls[-1] :]
+
+
+def _iso(moment: datetime.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class RestoreRun:
+    def __init__(
+        self, request: RestoreRequest, check_mode: bool = False, progress: Callable[[str, int], None] | None = None
+    ):
+        self.request = request
+        self.progress = progress or (lambda _stage, _size: None)
+        self._done = 0
+        self.check_mode = check_mode
+        self.set_prefix = naming.set_prefix(request.key_prefix, request.name)
+        self.bucket: Bucket | None = None
+        self.manifests: dict[str, dict] = {}
+
+    def run(self) -> RestoreOutcome:
+        request = self.request
+        problems = request.problems()
+        if problems:
+            raise BackupError("config", "; ".join(problems))
+        self.bucket = Bucket(request.connection, request.bucket)
+        self.bucket.check()
+        chain = self._chain()
+        objects = [
+            {"key": b.key, "kind": b.kind, "bytes": b.size, "sha256": self.manifests[b.key].get("sha256")}
+            for b in chain
+        ]
+        outcome = RestoreOutcome(
+            changed=bool(request.dest),
+            at=_iso(chain[-1].stamp),
+            objects=objects,
+            bytes=sum(b.size for b in chain),
+            dest=request.dest,
+            verified=False,
+        )
+        if self.check_mode:
+            return outcome
+        if request.dest:
+            self._check_dest()
+        with DecryptionKeys(request.gpg_home, request.gpg_private_key, request.gpg_passphrase) as keys:
+            if request.verify:
+                for backup in chain:
+                    listing = Stage("tar", ["tar", "--list", "--listed-incremental=/dev/null", "--file=-"])
+                    self._apply(backup, keys, listing)
+                outcome.verified = True
+            else:
+                self._restore_into_dest(chain, keys)
+        return outcome
+
+    def _chain(self) -> list[Backup]:
+        listing = build_listing(self.bucket.list(self.set_prefix), self.set_prefix)
+        where = f"{self.request.bucket}/{self.set_prefix}"
+        if not listing.backups:
+            raise BackupError("restore", f"there is no backup in {where}")
+        at = point_in_time(self.request.at)
+        chain = select_chain(listing, at)
+        if not chain:
+            raise BackupError("restore", f"there is no full backup in {where} at or before {_iso(at)}")
+        problem = chain_problem(Chain(chain[0], chain[1:]), self._read_manifest)
+        if problem:
+            raise BackupError("restore", f"the chain is broken: {problem}")
+        return chain
+
+    def _read_manifest(self, key: str) -> dict:
+        data_key = key[: -len(naming.MANIFEST_SUFFIX)]
+        if data_key not in self.manifests:
+            try:
+                self.manifests[data_key] = self.bucket.read_json(key)
+            except BackupError as exc:
+                raise ValueError(exc.cause) from exc
+        return self.manifests[data_key]
+
+    def _check_dest(self) -> None:
+        dest = self.request.dest
+        if os.path.lexists(dest) and not os.path.isdir(dest):
+            raise BackupError("restore", f"dest {dest} exists and is not a directory")
+        if os.path.isdir(dest) and os.listdir(dest) and not self.request.force:
+            raise BackupError("restore", f"dest {dest} is not empty; set force to replace its contents")
+
+    def _restore_into_dest(self, chain: list[Backup], keys: DecryptionKeys) -> None:
+        """Apply the whole chain into a work directory beside ``dest``, then move it into place.
+
+        With ``paths``, still the whole chain is applied: a diff records deletions, renames and
+        type changes in its directories' entries, which tar replays only when it extracts those
+        directories. Only the asked-for paths are then carried over.
+        """
+        dest = self.request.dest.rstrip("/")
+        parent = os.path.dirname(dest)
+        try:
+            os.makedirs(parent, exist_ok=True)
+            work = tempfile.mkdtemp(prefix=f".{os.path.basename(dest)}.restoring-", dir=parent)
+        except OSError as exc:
+            raise BackupError("restore", f"cannot write next to {dest}: {exc.strerror}") from exc
+        extract = Stage(
+            "tar", ["tar", "--extract", "--listed-incremental=/dev/null", "--file=-", f"--directory={work}"]
+        )
+        selected = f"{work}.selected"
+        try:
+            for backup in chain:
+                self._apply(backup, keys, extract)
+            if self.request.paths:
+                _carry_paths(work, selected, self.request.paths)
+                shutil.rmtree(work)
+                os.rename(selected, work)
+            self._move_into_place(work, dest)
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            shutil.rmtree(selected, ignore_errors=True)
+            raise
+
+    @staticmethod
+    def _move_into_place(work: str, dest: str) -> None:
+        old = None
+        if os.path.isdir(dest):
+            old = f"{work}.old"
+            os.rename(dest, old)
+        os.rename(work, dest)
+        if old:
+            shutil.rmtree(old, ignore_errors=True)
+
+    def _apply(self, backup: Backup, keys: DecryptionKeys, sink: Stage) -> None:
+        """Stream one object through decryption, decompression and ``sink``, checking its SHA-256."""
+        extension = naming.parse_data_key(backup.key.rsplit("/", 1)[-1]).extension
+        stages = []
+        if extension.endswith(".gpg"):
+            stages.append(keys.decrypt_stage())
+            extension = extension[: -len(".gpg")]
+        if not extension.startswith(".tar"):
+            raise BackupError("restore", f"{backup.key} is not a tar archive; this version restores directories only")
+        decompress = decompressor_stage(extension[len(".tar") :])
+        stages += [decompress, sink] if decompress else [sink]
+        digest = hashlib.sha256()
+        failure = None
+        with Pipeline(stages, feed=True, collect=False) as pipe:
+            keys.release_fds()
+            writing = True
+            for chunk in self.bucket.read_chunks(backup.key):
+                digest.update(chunk)  # to the end, even if a stage stopped: damage is the likelier cause
+                self._done += len(chunk)
+                self.progress("verifying" if self.request.verify else "restoring", self._done)
+                if writing:
+                    try:
+                        pipe.stdin.write(chunk)
+                    except BrokenPipeError:  # a stage stopped early; its exit status says why
+                        writing = False
+            try:
+                pipe.finish()
+            except BackupError as exc:
+                failure = exc
+        expected = self.manifests[backup.key].get("sha256")
+        if digest.hexdigest() != expected:
+            raise BackupError("restore", f"{backup.key} is damaged: its SHA-256 differs from its manifest's")
+        if failure is not None:
+            raise BackupError(failure.stage, f"{backup.key}: {failure.cause}", failure.details) from failure
+
+
+def _carry_paths(work: str, selected: str, paths: list[str]) -> None:
+    """Move each of ``paths`` from the restored tree ``work`` into ``selected``, under parent
+    directories with the modes, owners and times they have in ``work``."""
+    members = sorted({os.path.normpath(path.strip("/")) for path in paths}, key=len)
+    missing = [member for member in members if not os.path.lexists(os.path.join(work, member))]
+    if missing:
+        raise BackupError("restore", f"not in the backup at that time: {', '.join(missing)}")
+    parents = {""}
+    for member in members:
+        parts = member.split(os.sep)
+        parents.update(os.path.join(*parts[:depth]) for depth in range(1, len(parts)))
+    parents = sorted(parents, key=len)
+    stats = {parent: os.lstat(os.path.join(work, parent)) for parent in parents}  # before moves touch them
+    for parent in parents:
+        target = os.path.join(selected, parent)
+        if not os.path.lexists(target):
+            os.mkdir(target, 0o700)
+            os.chown(target, stats[parent].st_uid, stats[parent].st_gid)
+            os.chmod(target, stats[parent].st_mode & 0o7777)
+    for member in members:
+        target = os.path.join(selected, member)
+        if not os.path.lexists(target):  # else it came inside a directory named before it
+            os.rename(os.path.join(work, member), target)
+    for parent in reversed(parents):  # adding entries moved the parents' mtimes
+        os.utime(os.path.join(selected, parent), ns=(stats[parent].st_atime_ns, stats[parent].st_mtime_ns))
+
+
+def run_restore(
+    request: RestoreRequest, check_mode: bool = False, progress: Callable[[str, int], None] | None = None
+) -> RestoreOutcome:
+    """Restore or verify one set. ``progress(stage, bytes)`` hears about long work as it goes."""
+    return RestoreRun(request, check_mode, progress).run()

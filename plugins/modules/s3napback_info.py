@@ -1,0 +1,171 @@
+#!/usr/bin/python
+# Copyright: s3napback contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: s3napback_info
+short_description: List s3napback backup sets, their chains, ages and problems
+version_added: 0.1.0
+description:
+  - Lists the backup sets under a bucket and prefix, one host's or, without O(prefix), every
+    host's. For each set it gives the source, the chains (a full and its diffs), the newest backup
+    with its age, the stored bytes, and any problem found.
+  - The problems it reports are a diff without its full, a manifest without its object, an object
+    without its manifest, and an unfinished multipart upload.
+  - Never changes anything. The output is shaped for M(ansible.builtin.assert) in monitoring
+    playbooks.
+author:
+  - s3napback developers (@s3napback)
+extends_documentation_fragment:
+  - s3napback.s3napback.s3_connection
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: This module only reads.
+  diff_mode:
+    support: N/A
+    details: This module only reads.
+  platform:
+    platforms: posix
+options:
+  bucket:
+    description: The bucket to look in.
+    type: str
+    required: true
+    version_added: 0.1.0
+  prefix:
+    description:
+      - A host's key prefix, such as C(web1.example.com). Without it, every set in the bucket is
+        listed.
+    type: str
+    version_added: 0.1.0
+seealso:
+  - module: s3napback.s3napback.s3napback
+  - module: s3napback.s3napback.s3napback_restore
+"""
+
+EXAMPLES = r"""
+- name: Look at every host's backups
+  s3napback.s3napback.s3napback_info:
+    bucket: backups
+  register: backups
+  delegate_to: localhost
+  run_once: true
+
+- name: Every set has a backup younger than 26 hours, and no problem
+  ansible.builtin.assert:
+    that:
+      - backups.stalest_age_s < 26 * 3600
+      - backups.problems | length == 0
+    fail_msg: "{{ backups.problems }}"
+  run_once: true
+
+- name: This host's sets
+  s3napback.s3napback.s3napback_info:
+    bucket: backups
+    prefix: "{{ ansible_facts['fqdn'] }}"
+  register: mine
+"""
+
+RETURN = r"""
+sets:
+  description: One entry per backup set, sorted by key prefix.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    bucket:
+      description: The bucket.
+      type: str
+      returned: success
+    prefix:
+      description: The host's key prefix.
+      type: str
+      returned: success
+      sample: web1.example.com
+    name:
+      description: The set's name.
+      type: str
+      returned: success
+      sample: dir-etc
+    source:
+      description: The source as the newest manifest records it (type, path, exclude).
+      type: dict
+      returned: success
+    backups:
+      description: The number of complete backups.
+      type: int
+      returned: success
+    bytes:
+      description: The bytes stored for the set, manifests and debris included.
+      type: int
+      returned: success
+    chains:
+      description: The chains, oldest first, each with its full, its diffs, the full's time and the chain's bytes.
+      type: list
+      elements: dict
+      returned: success
+    newest:
+      description: The newest backup (key, kind, time, age_s), or V(null) when the set has none.
+      type: dict
+      returned: success
+    problems:
+      description: What is wrong with the set, one sentence each.
+      type: list
+      elements: str
+      returned: success
+problems:
+  description: Every set's problems, each prefixed with the set's prefix and name.
+  returned: success
+  type: list
+  elements: str
+  sample:
+    - >-
+      web1.example.com/dir-etc: object without its manifest (a failed run?):
+      web1.example.com/dir-etc/20261126T031500Z-diff.tar.zst.gpg
+stalest_age_s:
+  description: The age in seconds of the oldest "newest backup" across the sets; V(null) when there is no backup.
+  returned: success
+  type: int
+  sample: 7260
+bytes:
+  description: The bytes stored across the sets.
+  returned: success
+  type: int
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.s3napback.s3napback.plugins.module_utils.errors import BackupError
+from ansible_collections.s3napback.s3napback.plugins.module_utils.inventory import describe_bucket
+from ansible_collections.s3napback.s3napback.plugins.module_utils.module_support import (
+    CONNECTION_ARGUMENT_SPEC,
+    require_libraries,
+)
+from ansible_collections.s3napback.s3napback.plugins.module_utils.options import connection_from
+from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Bucket
+
+ARGUMENT_SPEC = {
+    "bucket": {"type": "str", "required": True},
+    "prefix": {"type": "str", "default": ""},
+    **CONNECTION_ARGUMENT_SPEC,
+}
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    require_libraries(module)
+    try:
+        bucket = Bucket(connection_from(module.params), module.params["bucket"])
+        bucket.check()
+        report = describe_bucket(bucket, module.params["prefix"])
+    except BackupError as exc:
+        module.fail_json(msg=str(exc), stage=exc.stage)
+    module.exit_json(changed=False, **report)
+
+
+if __name__ == "__main__":
+    main()

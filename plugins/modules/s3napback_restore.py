@@ -1,0 +1,239 @@
+#!/usr/bin/python
+# Copyright: s3napback contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: s3napback_restore
+short_description: Restore or verify an s3napback backup set as of a point in time
+version_added: 0.1.0
+description:
+  - Restores one backup set made by M(s3napback.s3napback.s3napback) as it was at O(at).
+  - Picks the newest full backup at or before O(at) and every diff of its chain up to O(at).
+    Checks that each diff follows the one before. Streams each object from the bucket through
+    C(gpg --decrypt), the decompressor and C(tar --extract --listed-incremental=/dev/null), so
+    deletions and renames between backups are replayed.
+  - Checks each object's SHA-256 against its manifest as it streams. Writes into a temporary
+    directory beside O(dest) and moves it into place only when the whole chain applied cleanly.
+    A damaged object, a missing link, or a wrong key or passphrase leaves O(dest) untouched.
+  - With O(verify=true), reads and decrypts the whole chain and checks every checksum and the tar
+    stream, writing no file. This is the automated restore drill.
+author:
+  - s3napback developers (@s3napback)
+extends_documentation_fragment:
+  - s3napback.s3napback.s3_connection
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Lists the objects that would be applied and the point in time they restore.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+options:
+  bucket:
+    description: The bucket that holds the set.
+    type: str
+    required: true
+    version_added: 0.1.0
+  prefix:
+    description:
+      - The key prefix of the backed-up host's sets. Defaults to this host's fully qualified
+        domain name. Set it when restoring another host's backup.
+    type: str
+    version_added: 0.1.0
+  name:
+    description: The set's name, as the backup module returned it in RV(ignore:backup_set.name).
+    type: str
+    required: true
+    version_added: 0.1.0
+  at:
+    description:
+      - The point in time to restore, as an ISO 8601 timestamp (C(2026-11-26T03:00:00Z); a time
+        without a zone is UTC) or a date (the end of that day, UTC).
+      - Defaults to the newest backup.
+    type: str
+    version_added: 0.1.0
+  dest:
+    description:
+      - The absolute path of the directory to restore into. It must be absent or empty unless
+        O(force=true). Required unless O(verify=true).
+    type: path
+    version_added: 0.1.0
+  paths:
+    description:
+      - Restore only these members, relative to the backed-up directory (C(etc/app.conf),
+        C(var/www)). A directory brings everything below it.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.1.0
+  force:
+    description: Replace the contents of a non-empty O(dest).
+    type: bool
+    default: false
+    version_added: 0.1.0
+  verify:
+    description: Read, decrypt and check the whole chain without writing any file.
+    type: bool
+    default: false
+    version_added: 0.1.0
+  gpg_home:
+    description:
+      - A GnuPG home directory that holds the secret key. Not needed with O(gpg_private_key).
+    type: path
+    version_added: 0.1.0
+  gpg_private_key:
+    description:
+      - The ASCII-armored secret key. It is imported into a private temporary keyring that is
+        removed, with its gpg-agent, when the task ends.
+    type: str
+    version_added: 0.1.0
+  gpg_passphrase:
+    description:
+      - The passphrase of the secret key. It reaches gpg through a pipe, never its command line or
+        environment.
+    type: str
+    version_added: 0.1.0
+requirements:
+  - python-gnupg >= 0.5
+  - GNU tar, gpg (GnuPG 2), and zstd or gzip as the objects need
+seealso:
+  - module: s3napback.s3napback.s3napback
+  - module: s3napback.s3napback.s3napback_info
+"""
+
+EXAMPLES = r"""
+- name: Restore /etc of web1 as it was on the morning of 20 November, on a recovery host
+  s3napback.s3napback.s3napback_restore:
+    bucket: backups
+    prefix: web1.example.com
+    name: dir-etc
+    at: "2026-11-20T06:00:00Z"
+    dest: /srv/restore/web1-etc
+    gpg_private_key: "{{ vault_backup_secret_key }}"
+    gpg_passphrase: "{{ vault_backup_passphrase }}"
+
+- name: Bring back one file from the newest backup
+  s3napback.s3napback.s3napback_restore:
+    bucket: backups
+    prefix: web1.example.com
+    name: dir-etc
+    paths: [nginx/nginx.conf]
+    dest: /tmp/nginx-conf
+    gpg_home: /root/.gnupg-backups
+
+- name: Restore drill, every night on the recovery host
+  s3napback.s3napback.s3napback_restore:
+    bucket: backups
+    prefix: "{{ item }}"
+    name: dir-etc
+    verify: true
+    gpg_home: /root/.gnupg-backups
+  loop: "{{ groups['backed_up'] }}"
+
+- name: See which objects a restore would use
+  s3napback.s3napback.s3napback_restore:
+    bucket: backups
+    prefix: web1.example.com
+    name: dir-etc
+    at: "2026-11-20"
+    dest: /srv/restore/web1-etc
+    gpg_home: /root/.gnupg-backups
+  check_mode: true
+"""
+
+RETURN = r"""
+at:
+  description: The time of the newest backup applied; the point in time actually restored.
+  returned: success
+  type: str
+  sample: "2026-11-20T03:15:00Z"
+objects:
+  description: The objects applied in order (in check mode, that would be), a full first.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    key:
+      description: The object's key.
+      type: str
+      returned: success
+    kind:
+      description: V(full) or V(diff).
+      type: str
+      returned: success
+    bytes:
+      description: The object's size.
+      type: int
+      returned: success
+    sha256:
+      description: The SHA-256 recorded in its manifest and checked while streaming.
+      type: str
+      returned: success
+bytes:
+  description: The total size of the objects.
+  returned: success
+  type: int
+  sample: 73400320
+dest:
+  description: Where the set was restored; V(null) when verifying.
+  returned: success
+  type: str
+  sample: /srv/restore/web1-etc
+verified:
+  description: Whether the chain was read and checked in full (O(verify=true)).
+  returned: success
+  type: bool
+stage:
+  description: On failure, the stage that failed, such as V(restore), V(gpg), V(tar), V(s3).
+  returned: failure
+  type: str
+  sample: restore
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.s3napback.s3napback.plugins.module_utils.errors import BackupError
+from ansible_collections.s3napback.s3napback.plugins.module_utils.module_support import (
+    CONNECTION_ARGUMENT_SPEC,
+    require_libraries,
+)
+from ansible_collections.s3napback.s3napback.plugins.module_utils.options import connection_from
+from ansible_collections.s3napback.s3napback.plugins.module_utils.restore import RestoreRequest, run_restore
+
+ARGUMENT_SPEC = {
+    "bucket": {"type": "str", "required": True},
+    "prefix": {"type": "str"},
+    "name": {"type": "str", "required": True},
+    "at": {"type": "str"},
+    "dest": {"type": "path"},
+    "paths": {"type": "list", "elements": "str", "default": []},
+    "force": {"type": "bool", "default": False},
+    "verify": {"type": "bool", "default": False},
+    "gpg_home": {"type": "path"},
+    "gpg_private_key": {"type": "str", "no_log": True},
+    "gpg_passphrase": {"type": "str", "no_log": True},
+    **CONNECTION_ARGUMENT_SPEC,
+}
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    require_libraries(module)
+    params = module.params
+    request = RestoreRequest(
+        connection=connection_from(params),
+        **{name: params[name] for name in ARGUMENT_SPEC if name not in CONNECTION_ARGUMENT_SPEC},
+    )
+    try:
+        outcome = run_restore(request, check_mode=module.check_mode)
+    except BackupError as exc:
+        module.fail_json(msg=str(exc), stage=exc.stage)
+    module.exit_json(**outcome.as_dict())
+
+
+if __name__ == "__main__":
+    main()

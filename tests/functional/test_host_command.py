@@ -1,0 +1,168 @@
+"""The s3napback host command, run as cron would run it: exit codes, log lines, JSON, restore."""
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+
+import pytest
+import yaml
+from support import trees
+from support.fixtures import ACCESS_KEY, SECRET_KEY, bucket_contents
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LAUNCHER = os.path.join(ROOT, "bin", "s3napback")
+CRON_ENV = {"HOME": "/", "PATH": "/usr/bin:/bin", "LANG": "C"}  # cron's bare environment
+
+
+@pytest.fixture
+def setup(tmp_path, moto, bucket, keys):
+    """Two directories and a config file with one job each, credentials in the file (mode 0600)."""
+    for name in ("etc", "www"):
+        trees.build_tree(str(tmp_path / name))
+    document = {
+        "defaults": {
+            "bucket": bucket,
+            "prefix": "host1",
+            "endpoint_url": moto.url,
+            "region": "us-east-1",
+            "access_key": ACCESS_KEY,
+            "secret_key": SECRET_KEY,
+            "gpg_recipient": "backup@example.com",
+            "gpg_public_key": keys.public_key,
+            "state_dir": str(tmp_path / "state"),
+        },
+        "jobs": [
+            {"name": "etc", "directory": str(tmp_path / "etc")},
+            {"name": "www", "directory": str(tmp_path / "www"), "exclude": ["*.key"]},
+        ],
+    }
+    path = tmp_path / "config.yml"
+    path.write_text(yaml.safe_dump(document))
+    path.chmod(0o600)
+    return path, document
+
+
+def s3napback(config, *args, env=None):
+    command = [sys.executable, LAUNCHER, "--config", str(config), *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env or CRON_ENV, check=False)
+
+
+def test_run_backs_up_every_job_under_crons_bare_environment_then_has_nothing_to_do(setup, s3, bucket):
+    config, _document = setup
+    first = s3napback(config, "run")
+    assert first.returncode == 0, first.stderr
+    lines = first.stdout.splitlines()
+    assert len(lines) == 2 and all(" status=ok kind=full key=host1/" in line for line in lines)
+    assert [line.split()[1] for line in lines] == ["etc", "www"]
+    assert len(bucket_contents(s3, bucket)) == 4
+    second = s3napback(config, "run")
+    assert second.returncode == 3 and second.stdout.count("status=nothing") == 2
+    assert SECRET_KEY not in first.stdout + first.stderr + second.stdout + second.stderr
+
+
+def test_json_summary_and_one_job_by_name(setup):
+    config, _document = setup
+    run = s3napback(config, "--json", "run", "www", "--check")
+    summary = json.loads(run.stdout)
+    assert run.returncode == 0 and summary["exit_code"] == 0 and summary["command"] == "run"
+    (result,) = summary["results"]
+    assert result["job"] == "www" and result["status"] == "planned" and result["backup"]["kind"] == "full"
+
+
+def test_a_failing_job_does_not_stop_the_others_and_the_exit_code_says_so(setup, tmp_path):
+    config, document = setup
+    document["jobs"].insert(0, {"name": "gone", "directory": str(tmp_path / "gone")})
+    config.write_text(yaml.safe_dump(document))
+    run = s3napback(config, "run")
+    assert run.returncode == 1
+    lines = run.stdout.splitlines()
+    assert "gone status=failed" in lines[0] and "does not exist" in lines[0]
+    assert "etc status=ok" in lines[1] and "www status=ok" in lines[2]
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda d: d["jobs"][0].update(directroy="/etc"), "job 1 (etc): unknown option 'directroy'"),
+        (lambda d: d["jobs"][1].update(fulls="four"), "job 2 (www): fulls must be a whole number, not 'four'"),
+        (
+            lambda d: d["jobs"].append({"name": "etc", "directory": "/srv"}),
+            "two jobs are named etc: give one of them another name",
+        ),
+        (lambda d: d["jobs"].append({"name": "nosource"}), "job 3 (nosource): no source: set directory"),
+        (lambda d: d.update(extra=1), "must be a mapping with 'defaults' and 'jobs' only"),
+    ],
+)
+def test_config_mistakes_are_usage_errors_that_name_the_job(setup, change, message, s3, bucket):
+    config, document = setup
+    change(document)
+    config.write_text(yaml.safe_dump(document))
+    run = s3napback(config, "run")
+    assert run.returncode == 2
+    assert run.stderr.strip() == f"s3napback: config: {config}: {message}"
+    assert bucket_contents(s3, bucket) == []
+
+
+def test_a_config_with_secrets_must_not_be_readable_by_others(setup):
+    config, _document = setup
+    config.chmod(0o644)
+    run = s3napback(config, "run")
+    assert run.returncode == 2 and f"holds secret_key but others may read it: chmod 600 {config}" in run.stderr
+
+
+def test_usage_errors_exit_2(setup):
+    config, _document = setup
+    assert s3napback(config, "run", "nosuchjob").returncode == 2
+    assert s3napback(config, "frobnicate").returncode == 2
+    assert s3napback(config.parent / "missing.yml", "run").returncode == 2
+
+
+def test_list_restore_and_verify(setup, tmp_path, keys):
+    config, _document = setup
+    assert s3napback(config, "run").returncode == 0
+    listed = s3napback(config, "list")
+    assert listed.returncode == 0
+    assert [line.split()[1:4] for line in listed.stdout.splitlines()] == [
+        ["etc", "backups=1", "chains=1"],
+        ["www", "backups=1", "chains=1"],
+    ]
+    dest = tmp_path / "restored"
+    restored = s3napback(config, "restore", "etc", "--dest", str(dest), "--gpg-home", keys.secret_home)
+    assert restored.returncode == 0, restored.stderr
+    assert "etc status=restored" in restored.stdout
+    assert trees.differences(trees.picture(str(tmp_path / "etc")), trees.picture(str(dest))) == []
+    verified = s3napback(config, "--json", "verify", "www", "--gpg-home", keys.secret_home)
+    assert verified.returncode == 0 and json.loads(verified.stdout)["results"][0]["verified"] is True
+    refused = s3napback(config, "restore", "etc", "--dest", str(dest), "--gpg-home", keys.secret_home)
+    assert refused.returncode == 1 and "is not empty; set force" in refused.stderr
+
+
+def test_pip_installs_the_same_engine_as_a_command(tmp_path):
+    wheels = tmp_path / "wheels"
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels), ROOT],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert build.returncode == 0, build.stderr
+    (wheel,) = wheels.glob("s3napback-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+    assert "s3napback/host_command.py" in names and "s3napback/backup.py" in names
+    target = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
+        check=True,
+        capture_output=True,
+    )
+    version = subprocess.run(
+        [str(target / "bin" / "s3napback"), "--version"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(target)},
+        check=False,
+    )
+    assert version.returncode == 0 and version.stdout.strip() == "s3napback 0.1.0"
