@@ -2,6 +2,10 @@
 # collection; its interfaces may change without notice.
 """``s3napback``: the host command that cron or systemd runs, over the same engine as the modules.
 
+Installed by ``pip install`` of the repository as ``s3napback``; from an installed collection it
+runs as ``PYTHONPATH=<collections path> python3 -m
+ansible_collections.s3napback.s3napback.plugins.module_utils.host_command``.
+
     s3napback [--config FILE] [--json] run [JOB ...] [--force] [--force-full] [--check]
     s3napback [--config FILE] [--json] list [JOB ...]
     s3napback [--config FILE] [--json] restore JOB --dest DIR [--at TIME] [--path P ...] [--force] [KEYS]
@@ -65,7 +69,8 @@ def _stamp() -> str:
 def _log(args, *words) -> None:
     """One line per job on stdout: greppable key=value words after a UTC timestamp."""
     if not args.json:
-        print(_stamp(), *words, flush=True)
+        sys.stdout.write(" ".join([_stamp(), *words]) + "\n")
+        sys.stdout.flush()
 
 
 def _run(args, jobs: list) -> tuple[int, list]:
@@ -213,18 +218,18 @@ def main(argv: list[str] | None = None) -> int:
         jobs = config.load(args.config)
         selected = config.select(jobs, getattr(args, "jobs", None) or [])
     except BackupError as exc:
-        print(f"s3napback: {exc}", file=sys.stderr)
+        sys.stderr.write(f"s3napback: {exc}\n")
         return EXIT_USAGE
     try:
         code, results = COMMANDS[args.command](args, selected)
     except BackupError as exc:
         code, results = (EXIT_USAGE if exc.stage == "config" else EXIT_FAILED), [{"stage": exc.stage, "msg": str(exc)}]
         if not args.json:
-            print(f"s3napback: {exc}", file=sys.stderr)
+            sys.stderr.write(f"s3napback: {exc}\n")
     if args.json:
-        print(json.dumps({"command": args.command, "exit_code": code, "results": results}, indent=2))
+        sys.stdout.write(json.dumps({"command": args.command, "exit_code": code, "results": results}, indent=2) + "\n")
     return code
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -20,7 +20,7 @@ from .s3 import Bucket
 
 def _set_of(key: str) -> str | None:
     """The set prefix (``host/name/``) of a key that looks like one of s3napback's, else None."""
-    directory, _, basename = key.rpartition("/")
+    directory, _slash, basename = key.rpartition("/")
     if not directory:
         return None
     if basename.endswith(naming.MANIFEST_SUFFIX):
@@ -35,7 +35,7 @@ def _iso(moment: datetime.datetime) -> str:
 def describe_set(bucket: Bucket, set_prefix: str, objects: list, uploads: list, now: datetime.datetime) -> dict:
     listing = build_listing(objects, set_prefix)
     chains, orphans = listing.chains()
-    host, _, name = set_prefix[:-1].rpartition("/")
+    host, _slash, name = set_prefix[:-1].rpartition("/")
     problems = [f"diff without its full: {b.key}" for b in orphans]
     problems += [f"manifest without its object: {k}" for k in listing.lonely_manifests]
     problems += [f"object without its manifest (a failed run?): {k}" for k in listing.strays]

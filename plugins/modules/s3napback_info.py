@@ -150,7 +150,7 @@ from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Buck
 
 ARGUMENT_SPEC = {
     "bucket": {"type": "str", "required": True},
-    "prefix": {"type": "str", "default": ""},
+    "prefix": {"type": "str"},
     **CONNECTION_ARGUMENT_SPEC,
 }
 
@@ -161,7 +161,7 @@ def main() -> None:
     try:
         bucket = Bucket(connection_from(module.params), module.params["bucket"])
         bucket.check()
-        report = describe_bucket(bucket, module.params["prefix"])
+        report = describe_bucket(bucket, module.params["prefix"] or "")
     except BackupError as exc:
         module.fail_json(msg=str(exc), stage=exc.stage)
     module.exit_json(changed=False, **report)

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -12,8 +13,10 @@ from support import trees
 from support.fixtures import ACCESS_KEY, SECRET_KEY, bucket_contents
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-LAUNCHER = os.path.join(ROOT, "bin", "s3napback")
-CRON_ENV = {"HOME": "/", "PATH": "/usr/bin:/bin", "LANG": "C"}  # cron's bare environment
+COLLECTIONS = next(p for p in sys.path if os.path.isdir(os.path.join(p, "ansible_collections", "s3napback")))
+MODULE = "ansible_collections.s3napback.s3napback.plugins.module_utils.host_command"
+# cron's bare environment, plus where the installed collection is, as the role's wrapper sets it
+CRON_ENV = {"HOME": "/", "PATH": "/usr/bin:/bin", "LANG": "C", "PYTHONPATH": COLLECTIONS}
 
 
 @pytest.fixture
@@ -45,7 +48,7 @@ def setup(tmp_path, moto, bucket, keys):
 
 
 def s3napback(config, *args, env=None):
-    command = [sys.executable, LAUNCHER, "--config", str(config), *args]
+    command = [sys.executable, "-m", MODULE, "--config", str(config), *args]
     return subprocess.run(command, capture_output=True, text=True, env=env or CRON_ENV, check=False)
 
 
@@ -140,9 +143,13 @@ def test_list_restore_and_verify(setup, tmp_path, keys):
 
 
 def test_pip_installs_the_same_engine_as_a_command(tmp_path):
+    project = tmp_path / "project"  # a copy: building in place leaves build/ and egg-info in the tree
+    shutil.copytree(os.path.join(ROOT, "plugins", "module_utils"), project / "plugins" / "module_utils")
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(os.path.join(ROOT, name), project / name)
     wheels = tmp_path / "wheels"
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels), ROOT],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels), project],
         capture_output=True,
         text=True,
         check=False,
