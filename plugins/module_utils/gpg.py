@@ -30,19 +30,22 @@ class Keyring:
     def __init__(self, home: str):
         self.home = home
 
-    def _gpg(self):
+    def _gpg(self, agent: bool = False):
         if shutil.which(GPG) is None:
             raise BackupError("gpg", f"the {GPG} command is not installed")
-        return gnupg.GPG(gpgbinary=GPG, gnupghome=self.home)
+        # Public-key work needs no gpg-agent; without --no-autostart gpg would leave one running.
+        return gnupg.GPG(gpgbinary=GPG, gnupghome=self.home, options=None if agent else ["--no-autostart"])
 
     def import_public_key(self, armored: str) -> bool:
         """Import ``armored`` public key text; True when the keyring changed."""
         files.private_directory(self.home, "gpg")
-        result = self._gpg().import_keys(armored)
-        if not result.fingerprints:
-            raise BackupError("gpg", "gpg_public_key holds no valid OpenPGP public key")
-        if result.sec_imported:
+        gpg = self._gpg()
+        found = gpg.scan_keys_mem(armored)
+        if any(key.get("type") == "sec" for key in found):
             raise BackupError("gpg", "gpg_public_key holds a secret key: give backed-up hosts the public key only")
+        result = gpg.import_keys(armored) if found else None
+        if result is None or not result.fingerprints:
+            raise BackupError("gpg", "gpg_public_key holds no valid OpenPGP public key")
         return bool(result.imported)
 
     def missing_recipients(self, recipients: list[str]) -> list[str]:
@@ -63,6 +66,7 @@ class Keyring:
             "--batch",
             "--no-tty",
             "--quiet",
+            "--no-autostart",
             "--homedir",
             self.home,
             "--trust-model",
@@ -117,7 +121,8 @@ class DecryptionKeys:
         if self.private_key:
             self._scratch = tempfile.mkdtemp(prefix="s3napback-restore-gpg-")
             self.home = self._scratch
-            result = Keyring(self._scratch)._gpg().import_keys(self.private_key, passphrase=self.passphrase)
+            secret_keys = Keyring(self._scratch)._gpg(agent=True)  # the agent keeps secret keys
+            result = secret_keys.import_keys(self.private_key, passphrase=self.passphrase)
             if not result.sec_imported:
                 raise BackupError("gpg", "gpg_private_key holds no OpenPGP secret key")
         elif self.home is None or not os.path.isdir(self.home):

@@ -2,6 +2,8 @@
 
 import json
 import os
+import pty
+import re
 import shutil
 import subprocess
 import sys
@@ -173,3 +175,31 @@ def test_pip_installs_the_same_engine_as_a_command(tmp_path):
         check=False,
     )
     assert version.returncode == 0 and version.stdout.strip() == "s3napback 0.1.0"
+
+
+def test_on_a_terminal_a_live_line_shows_stage_bytes_and_rate(setup, tmp_path):
+    config, _document = setup
+    with open(tmp_path / "etc" / "big.bin", "wb") as handle:
+        handle.write(os.urandom(96 * 1024 * 1024))  # long enough for a few progress updates
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", MODULE, "--config", str(config), "run", "etc"],
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        env=CRON_ENV,
+    )
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the terminal closed: the command is done
+            break
+        if not chunk:
+            break
+        shown += chunk
+    out, _err = process.communicate()
+    os.close(controller)
+    assert process.returncode == 0
+    assert re.search(rb"\r\x1b\[Ketc: uploading [\d,.]+ MB at [\d,.]+ MB/s", shown), shown[-300:]
+    assert b"status=ok" in out and b"\r" not in out  # the log line stays clean

@@ -95,6 +95,17 @@ def test_state_and_keyring_are_private(tmp_path, make_request):
             assert path.stat().st_mode & 0o077 == 0, path
 
 
+def test_a_backup_leaves_no_gpg_agent_running(tmp_path, make_request):
+    source = tmp_path / "source"
+    trees.build_tree(str(source))
+    request = make_request(source)
+    run_backup(request, now=DAY)
+    agents = subprocess.run(
+        ["pgrep", "-f", f"gpg-agent --homedir {request.keyring_home}"], capture_output=True, check=False
+    )
+    assert agents.stdout == b"", "public-key work must not start an agent"
+
+
 def test_excludes_leave_out_matching_members(tmp_path, make_request, s3, bucket, keys):
     source = tmp_path / "source"
     trees.build_tree(str(source))

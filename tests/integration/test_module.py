@@ -2,8 +2,9 @@
 
 import json
 import os
+import subprocess
 
-from support import trees
+from support import hard_tree, trees
 from support.ansible_runner import ansible
 from support.fixtures import ACCESS_KEY, SECRET_KEY, bucket_contents, open_uploads
 from support.manual_restore import restore_chain
@@ -49,6 +50,48 @@ def test_playbook_full_idempotence_diff_errors_then_manual_restore(tmp_path, ans
     set_prefix = made["full"].rsplit("/", 1)[0] + "/"
     assert restore_chain(s3, bucket, set_prefix, keys.secret_home, str(destination)) == [made["full"], made["diff"]]
     assert trees.differences(trees.picture(str(source)), trees.picture(str(destination))) == []
+
+
+def test_playbook_backup_info_restore_verify_on_a_tree_hard_on_tar(tmp_path, ansible_env, moto, s3, bucket, keys):
+    source = tmp_path / "source"
+    hard_tree.build_hard_tree(str(source))
+    private_key = subprocess.run(
+        ["gpg", "--homedir", keys.secret_home, "--batch", "--armor", "--export-secret-keys"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    variables = {
+        "endpoint_url": moto.url,
+        "bucket": bucket,
+        "source": str(source),
+        "dest": str(tmp_path / "restored"),
+        "state_dir": str(tmp_path / "state"),
+        "public_key": keys.public_key,
+        "private_key": private_key,
+        "public_home": keys.public_home,
+        "access_key": ACCESS_KEY,
+        "secret_key": SECRET_KEY,
+    }
+    (tmp_path / "vars.json").write_text(json.dumps(variables))
+    run = ansible(
+        "ansible-playbook",
+        "-i",
+        "localhost,",
+        "-c",
+        "local",
+        "-v",
+        "-e",
+        f"@{tmp_path / 'vars.json'}",
+        os.path.join(PLAYBOOKS, "restore.yml"),
+        env=ansible_env,
+    )
+    assert "failed=0" in run.stdout and "ignored=1" in run.stdout
+    secret_line = next(line for line in private_key.splitlines()[3:] if len(line) > 40)
+    assert secret_line not in run.stdout + run.stderr and SECRET_KEY not in run.stdout + run.stderr
+    restored = str(tmp_path / "restored")
+    assert trees.differences(trees.picture(str(source)), trees.picture(restored)) == []
+    assert hard_tree.hard_link_groups(restored) == hard_tree.hard_link_groups(str(source))
 
 
 def ad_hoc_result(output: str) -> dict:

@@ -50,6 +50,8 @@ def test_unknown_compressor_is_a_config_error():
         compressor("brotli")
 
 
-def test_the_engine_version_is_the_collection_version():
+def test_the_engine_version_is_the_collection_and_package_version():
     with open(os.path.join(ROOT, "galaxy.yml"), encoding="utf-8") as handle:
         assert re.search(r"^version: (\S+)$", handle.read(), re.MULTILINE).group(1) == VERSION
+    with open(os.path.join(ROOT, "pyproject.toml"), encoding="utf-8") as handle:
+        assert re.search(r'^version = "(\S+)"$', handle.read(), re.MULTILINE).group(1) == VERSION
