@@ -5,9 +5,10 @@
 
 from __future__ import annotations
 
-from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from . import gpg, s3
+from .errors import BackupError
 
 CONNECTION_ARGUMENT_SPEC = {
     "access_key": {
@@ -53,3 +54,15 @@ def require_libraries(module) -> None:
         module.fail_json(msg=missing_required_lib("boto3"))
     if gpg.gnupg is None:
         module.fail_json(msg=missing_required_lib("python-gnupg"))
+
+
+def run_module(argument_spec: dict, work) -> None:
+    """The whole life of an s3napback module: parse options, check libraries, run ``work(module)``
+    (which returns the result dict), and turn an engine error into one ``fail_json`` line."""
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    require_libraries(module)
+    try:
+        result = work(module)
+    except BackupError as exc:
+        module.fail_json(msg=str(exc), stage=exc.stage)
+    module.exit_json(**result)

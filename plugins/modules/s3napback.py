@@ -310,13 +310,10 @@ stage:
   sample: gpg
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.s3napback.s3napback.plugins.module_utils.backup import run_backup
-from ansible_collections.s3napback.s3napback.plugins.module_utils.errors import BackupError
 from ansible_collections.s3napback.s3napback.plugins.module_utils.module_support import (
     CONNECTION_ARGUMENT_SPEC,
-    require_libraries,
+    run_module,
 )
 from ansible_collections.s3napback.s3napback.plugins.module_utils.options import backup_request
 from ansible_collections.s3napback.s3napback.plugins.module_utils.request import DEFAULT_STATE_DIR
@@ -345,13 +342,10 @@ ARGUMENT_SPEC = {
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    require_libraries(module)
-    try:
-        outcome = run_backup(backup_request(module.params), check_mode=module.check_mode)
-    except BackupError as exc:
-        module.fail_json(msg=str(exc), stage=exc.stage)
-    module.exit_json(**outcome.as_dict())
+    run_module(
+        ARGUMENT_SPEC,
+        lambda module: run_backup(backup_request(module.params), check_mode=module.check_mode).as_dict(),
+    )
 
 
 if __name__ == "__main__":

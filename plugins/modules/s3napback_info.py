@@ -137,13 +137,10 @@ bytes:
   type: int
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.s3napback.s3napback.plugins.module_utils.errors import BackupError
 from ansible_collections.s3napback.s3napback.plugins.module_utils.inventory import describe_bucket
 from ansible_collections.s3napback.s3napback.plugins.module_utils.module_support import (
     CONNECTION_ARGUMENT_SPEC,
-    require_libraries,
+    run_module,
 )
 from ansible_collections.s3napback.s3napback.plugins.module_utils.options import connection_from
 from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Bucket
@@ -155,16 +152,14 @@ ARGUMENT_SPEC = {
 }
 
 
+def describe(module) -> dict:
+    bucket = Bucket(connection_from(module.params), module.params["bucket"])
+    bucket.check()
+    return {"changed": False, **describe_bucket(bucket, module.params["prefix"] or "")}
+
+
 def main() -> None:
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    require_libraries(module)
-    try:
-        bucket = Bucket(connection_from(module.params), module.params["bucket"])
-        bucket.check()
-        report = describe_bucket(bucket, module.params["prefix"] or "")
-    except BackupError as exc:
-        module.fail_json(msg=str(exc), stage=exc.stage)
-    module.exit_json(changed=False, **report)
+    run_module(ARGUMENT_SPEC, describe)
 
 
 if __name__ == "__main__":

@@ -194,12 +194,9 @@ stage:
   sample: restore
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.s3napback.s3napback.plugins.module_utils.errors import BackupError
 from ansible_collections.s3napback.s3napback.plugins.module_utils.module_support import (
     CONNECTION_ARGUMENT_SPEC,
-    require_libraries,
+    run_module,
 )
 from ansible_collections.s3napback.s3napback.plugins.module_utils.options import connection_from
 from ansible_collections.s3napback.s3napback.plugins.module_utils.restore import RestoreRequest, run_restore
@@ -220,19 +217,17 @@ ARGUMENT_SPEC = {
 }
 
 
-def main() -> None:
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    require_libraries(module)
+def restore(module) -> dict:
     params = module.params
     request = RestoreRequest(
         connection=connection_from(params),
         **{name: params[name] for name in ARGUMENT_SPEC if name not in CONNECTION_ARGUMENT_SPEC},
     )
-    try:
-        outcome = run_restore(request, check_mode=module.check_mode)
-    except BackupError as exc:
-        module.fail_json(msg=str(exc), stage=exc.stage)
-    module.exit_json(**outcome.as_dict())
+    return run_restore(request, check_mode=module.check_mode).as_dict()
+
+
+def main() -> None:
+    run_module(ARGUMENT_SPEC, restore)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ def chain(tmp_path, make_request):
     return request, pictures, keys_made
 
 
-def restore(request, keys, **overrides):
+def restore(request, keys, check_mode=False, **overrides):
     values = {
         "bucket": request.bucket,
         "name": request.set_name,
@@ -43,7 +43,7 @@ def restore(request, keys, **overrides):
         "connection": request.connection,
         "gpg_home": keys.secret_home,
     }
-    return run_restore(RestoreRequest(**{**values, **overrides}))
+    return run_restore(RestoreRequest(**{**values, **overrides}), check_mode=check_mode)
 
 
 def test_each_point_in_time_restores_its_own_tree(tmp_path, chain, keys):
@@ -115,16 +115,7 @@ def test_paths_restore_only_those_members(tmp_path, chain, keys):
 
 def test_check_mode_lists_the_chain_and_touches_nothing(tmp_path, chain, keys):
     request, _pictures, keys_made = chain
-    values = {
-        "bucket": request.bucket,
-        "name": request.set_name,
-        "prefix": "host1",
-        "connection": request.connection,
-        "gpg_home": keys.secret_home,
-        "dest": str(tmp_path / "planned"),
-        "at": stamp(1),
-    }
-    outcome = run_restore(RestoreRequest(**values), check_mode=True)
+    outcome = restore(request, keys, check_mode=True, dest=str(tmp_path / "planned"), at=stamp(1))
     assert [o["key"] for o in outcome.objects] == keys_made[:2] and not (tmp_path / "planned").exists()
 
 

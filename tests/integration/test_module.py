@@ -12,9 +12,8 @@ from support.manual_restore import restore_chain
 PLAYBOOKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "playbooks")
 
 
-def test_playbook_full_idempotence_diff_errors_then_manual_restore(tmp_path, ansible_env, moto, s3, bucket, keys):
-    source = tmp_path / "source"
-    trees.build_tree(str(source))
+def run_playbook(name, tmp_path, env, moto, bucket, keys, source, **variables):
+    """ansible-playbook on playbooks/NAME with the S3 server's, the bucket's and the keys' variables."""
     variables = {
         "endpoint_url": moto.url,
         "bucket": bucket,
@@ -23,20 +22,18 @@ def test_playbook_full_idempotence_diff_errors_then_manual_restore(tmp_path, ans
         "public_key": keys.public_key,
         "access_key": ACCESS_KEY,
         "secret_key": SECRET_KEY,
+        **variables,
     }
     (tmp_path / "vars.json").write_text(json.dumps(variables))
-    run = ansible(
-        "ansible-playbook",
-        "-i",
-        "localhost,",
-        "-c",
-        "local",
-        "-v",
-        "-e",
-        f"@{tmp_path / 'vars.json'}",
-        os.path.join(PLAYBOOKS, "directory.yml"),
-        env=ansible_env,
-    )
+    playbook = os.path.join(PLAYBOOKS, name)
+    command = ["-i", "localhost,", "-c", "local", "-v", "-e", f"@{tmp_path / 'vars.json'}", playbook]
+    return ansible("ansible-playbook", *command, env=env)
+
+
+def test_playbook_full_idempotence_diff_errors_then_manual_restore(tmp_path, ansible_env, moto, s3, bucket, keys):
+    source = tmp_path / "source"
+    trees.build_tree(str(source))
+    run = run_playbook("directory.yml", tmp_path, ansible_env, moto, bucket, keys, source)
     assert "failed=0" in run.stdout
     assert SECRET_KEY not in run.stdout + run.stderr
 
@@ -61,31 +58,8 @@ def test_playbook_backup_info_restore_verify_on_a_tree_hard_on_tar(tmp_path, ans
         text=True,
         check=True,
     ).stdout
-    variables = {
-        "endpoint_url": moto.url,
-        "bucket": bucket,
-        "source": str(source),
-        "dest": str(tmp_path / "restored"),
-        "state_dir": str(tmp_path / "state"),
-        "public_key": keys.public_key,
-        "private_key": private_key,
-        "public_home": keys.public_home,
-        "access_key": ACCESS_KEY,
-        "secret_key": SECRET_KEY,
-    }
-    (tmp_path / "vars.json").write_text(json.dumps(variables))
-    run = ansible(
-        "ansible-playbook",
-        "-i",
-        "localhost,",
-        "-c",
-        "local",
-        "-v",
-        "-e",
-        f"@{tmp_path / 'vars.json'}",
-        os.path.join(PLAYBOOKS, "restore.yml"),
-        env=ansible_env,
-    )
+    extra = {"dest": str(tmp_path / "restored"), "private_key": private_key, "public_home": keys.public_home}
+    run = run_playbook("restore.yml", tmp_path, ansible_env, moto, bucket, keys, source, **extra)
     assert "failed=0" in run.stdout and "ignored=1" in run.stdout
     secret_line = next(line for line in private_key.splitlines()[3:] if len(line) > 40)
     assert secret_line not in run.stdout + run.stderr and SECRET_KEY not in run.stdout + run.stderr
