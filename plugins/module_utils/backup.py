@@ -18,10 +18,11 @@ from typing import Callable
 from . import gpg, naming
 from .catalog import Backup, SetListing, build_listing, chain_problem
 from .compression import compressor
-from .errors import BackupError
+from .errors import BackupError, JobFailed
 from .files import private_directory
 from .lock import SetLock
 from .manifest import build_manifest
+from .options import backup_requests
 from .pipeline import Pipeline
 from .plan import Plan, PlanInputs, plan_backup
 from .request import BackupRequest
@@ -116,7 +117,7 @@ class BackupRun:
                 listing=listing,
                 now=self.now,
                 incremental=request.source.incremental,
-                state_key=self.state.follows(),
+                state_key=self.state.follows(request.source.uses_snapshot),
                 chain_problem=chain_problem(chain, self._read_manifest) if chain else None,
                 force=request.force,
                 force_full=request.force_full,
@@ -125,6 +126,9 @@ class BackupRun:
         set_info = {"bucket": request.bucket, "prefix": self.prefix, "name": self.name}
         if plan.kind is None:
             return Outcome(False, plan.reason, set_info)
+        unchanged = None if request.force_full else self._unchanged(listing)
+        if unchanged:
+            return Outcome(False, unchanged, set_info)
         moment = _new_stamp(self.now, listing)
         key = naming.data_key(self.prefix, self.name, naming.stamp(moment), plan.kind, self._extension())
         future = listing.with_backup(Backup(key, plan.kind, moment, 0))
@@ -134,6 +138,14 @@ class BackupRun:
         aborted = self._abort_leftover_uploads()
         backup = self._store(plan, key)
         return Outcome(True, plan.reason, set_info, backup, self._rotate(future, key), aborted)
+
+    def _unchanged(self, listing: SetListing) -> str | None:
+        """Why there is nothing new to store although the schedule is due (a repository without a
+        new revision), or None."""
+        newest = listing.newest
+        if newest is None or self.state.follows(self.request.source.uses_snapshot) != newest.key:
+            return None
+        return self.request.source.unchanged(self.state)
 
     def _read_manifest(self, key: str) -> dict:
         try:
@@ -153,9 +165,9 @@ class BackupRun:
             self.bucket.abort_multipart(upload["key"], upload["upload_id"])
         return [upload["key"] for upload in leftovers]
 
-    def _stages(self, snapshot: str) -> list:
+    def _stages(self, head) -> list:
         request = self.request
-        stages = [request.source.stage(snapshot)]
+        stages = [head]
         compress = compressor(request.compression).stage(request.compression_level)
         if compress is not None:
             stages.append(compress)
@@ -166,8 +178,8 @@ class BackupRun:
     def _store(self, plan: Plan, key: str) -> dict:
         request = self.request
         started, clock = datetime.datetime.now(datetime.timezone.utc), time.monotonic()
-        snapshot = self.state.prepare(plan.kind)
         try:
+            prepared = request.source.prepare(plan.kind, self.state)
             report = (lambda size: self.progress("uploading", size)) if self.progress else None
             with StreamUpload(
                 self.bucket,
@@ -177,7 +189,7 @@ class BackupRun:
                 concurrency=request.upload_concurrency,
                 progress=report,
             ) as upload:
-                with Pipeline(self._stages(snapshot)) as pipe:
+                with Pipeline(self._stages(prepared.stage)) as pipe:
                     uploaded = upload.feed(pipe.stdout)
                     results = pipe.finish()
                 upload.complete()
@@ -200,12 +212,13 @@ class BackupRun:
                 period=plan.period,
                 warnings=warnings,
             )
+            manifest.update(prepared.manifest)
             self._write_manifest(key, manifest)
         except BaseException:
             self.state.discard()
             raise
         try:
-            self.state.commit(key, manifest["chain"])
+            self.state.commit(key, manifest["chain"], prepared.record, request.source.uses_snapshot)
         except BackupError as exc:
             raise BackupError(exc.stage, f"{exc.cause} (backup {key} is stored; the next run will be a full)") from exc
         return {
@@ -247,3 +260,35 @@ def run_backup(
 ) -> Outcome:
     """One run of one set. ``progress(stage, bytes)`` hears about long work as it goes."""
     return BackupRun(request, now, check_mode, progress).run()
+
+
+def run_job(
+    options: dict,
+    now: datetime.datetime | None = None,
+    check_mode: bool = False,
+    progress: Callable[[str, int], None] | None = None,
+) -> dict:
+    """One task's backups by the module's option names: one set, or one per repository of
+    ``svn_parent``, where a repository that fails does not stop the others."""
+    requests, notes = backup_requests(options)
+    if not options.get("svn_parent"):
+        return run_backup(requests[0], now, check_mode, progress).as_dict()
+    results, failed = [], []
+    for request in requests:
+        try:
+            results.append(run_backup(request, now, check_mode, progress).as_dict())
+        except BackupError as exc:
+            failed.append(f"{request.set_name}: {exc}")
+            results.append(
+                {
+                    "changed": False,
+                    "failed": True,
+                    "msg": str(exc),
+                    "stage": exc.stage,
+                    "backup_set": {"bucket": request.bucket, "prefix": request.key_prefix, "name": request.set_name},
+                }
+            )
+    summary = {"changed": any(result["changed"] for result in results), "results": results, "notes": notes}
+    if failed:
+        raise JobFailed("svn", f"{len(failed)} of {len(requests)} repositories failed; first: {failed[0]}", summary)
+    return summary

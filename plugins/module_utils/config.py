@@ -60,8 +60,9 @@ def _read(path: str) -> dict:
     return document
 
 
-def load(path: str = DEFAULT_PATH) -> list[Job]:
-    """The jobs of the config file at ``path``, each checked; raises a BackupError naming the job."""
+def load(path: str = DEFAULT_PATH) -> tuple[list[Job], list[str]]:
+    """The jobs of the config file at ``path``, each checked, and notes on skipped directories of
+    ``svn_parent`` jobs; raises a BackupError naming the job."""
     document = _read(path)
     defaults = document.get("defaults") or {}
     jobs = document.get("jobs") or []
@@ -73,23 +74,27 @@ def load(path: str = DEFAULT_PATH) -> list[Job]:
     if secrets and document["_mode"] & 0o077:
         raise _fail(path, f"holds {secrets[0]} but others may read it: chmod 600 {path}")
     loaded: list[Job] = []
+    skipped: list[str] = []
     for number, job in enumerate(jobs, start=1):
         label = f"job {number}" + (f" ({job['name']})" if job.get("name") else "")
         try:
             values = options.typed_options({**defaults, **job}, options.BACKUP)
         except ValueError as exc:
             raise _fail(path, f"{label}: {exc}") from None
-        if not values["directory"]:
-            raise _fail(path, f"{label}: no source: set directory")
+        problem = options.source_problem(values)
+        if problem:
+            raise _fail(path, f"{label}: {problem}")
         if not values["bucket"]:
             raise _fail(path, f"{label}: bucket is required")
-        request = options.backup_request(values)
-        loaded.append(Job(request.set_name, values, request))
+        requests, notes = options.backup_requests(values)  # svn_parent: a job per repository
+        for request in requests:
+            loaded.append(Job(request.set_name, values, request))
+        skipped.extend(notes)
     names = [job.name for job in loaded]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise _fail(path, f"two jobs are named {duplicates[0]}: give one of them another name")
-    return loaded
+    return loaded, skipped
 
 
 def select(jobs: list[Job], names: list[str]) -> list[Job]:

@@ -16,3 +16,11 @@ class BackupError(Exception):
         self.cause = cause
         self.details = details
         super().__init__(f"{stage}: {cause}")
+
+
+class JobFailed(BackupError):
+    """Some of a job's sets failed (others may have succeeded): ``result`` says which did what."""
+
+    def __init__(self, stage: str, cause: str, result: dict):
+        super().__init__(stage, cause)
+        self.result = result

@@ -140,6 +140,11 @@ def _read_secret_file(path: str | None) -> str | None:
         raise BackupError("config", f"cannot read {path}: {exc.strerror}") from exc
 
 
+def _target_of(job) -> str:
+    """The restore option that --dest stands for: a new repository for a Subversion job."""
+    return "svn_repository" if job.request.source.type == "svn_repository" else "dest"
+
+
 def _restore(args, jobs: list) -> tuple[int, list]:
     (job,) = config.select(jobs, [args.job])
     request = job.request
@@ -149,7 +154,7 @@ def _restore(args, jobs: list) -> tuple[int, list]:
         connection=connection_from(job.options),
         prefix=request.key_prefix,
         at=args.at,
-        dest=getattr(args, "dest", None),
+        **{_target_of(job): getattr(args, "dest", None)},
         paths=getattr(args, "path", None) or [],
         force=getattr(args, "force", False),
         verify=args.command == "verify",
@@ -203,7 +208,9 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--gpg-home", help="a GnuPG home that holds the secret key")
         command.add_argument("--gpg-private-key-file", help="a file with the armored secret key")
         command.add_argument("--passphrase-file", help="a file with the secret key's passphrase")
-    restore.add_argument("--dest", required=True, help="an empty or absent directory to restore into")
+    restore.add_argument(
+        "--dest", required=True, help="an empty or absent directory to restore into (the new repository for svn)"
+    )
     restore.add_argument("--path", action="append", help="restore only this member (repeatable)")
     restore.add_argument("--force", action="store_true", help="replace the contents of a non-empty --dest")
     return parser
@@ -215,8 +222,10 @@ COMMANDS = {"run": _run, "list": _list, "restore": _restore, "verify": _restore}
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        jobs = config.load(args.config)
+        jobs, notes = config.load(args.config)
         selected = config.select(jobs, getattr(args, "jobs", None) or [])
+        for note in notes:
+            _log(args, "-", f"note={json.dumps(note)}")
     except BackupError as exc:
         sys.stderr.write(f"s3napback: {exc}\n")
         return EXIT_USAGE

@@ -56,13 +56,14 @@ def require_libraries(module) -> None:
         module.fail_json(msg=missing_required_lib("python-gnupg"))
 
 
-def run_module(argument_spec: dict, work) -> None:
-    """The whole life of an s3napback module: parse options, check libraries, run ``work(module)``
-    (which returns the result dict), and turn an engine error into one ``fail_json`` line."""
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+def run_module(argument_spec: dict, work, **rules) -> None:
+    """The whole life of an s3napback module: parse options (``rules`` such as
+    ``mutually_exclusive``), check libraries, run ``work(module)`` (which returns the result
+    dict), and turn an engine error into one ``fail_json`` line."""
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **rules)
     require_libraries(module)
     try:
         result = work(module)
     except BackupError as exc:
-        module.fail_json(msg=str(exc), stage=exc.stage)
+        module.fail_json(msg=str(exc), stage=exc.stage, **getattr(exc, "result", {}))
     module.exit_json(**result)

@@ -8,10 +8,12 @@ same thing in a playbook, an ad-hoc call and /etc/s3napback/config.yml.
 
 from __future__ import annotations
 
+from .errors import BackupError
 from .request import DEFAULT_STATE_DIR, BackupRequest
 from .s3 import Connection
 from .schedule import Schedule
 from .sources import DirectorySource
+from .svn import SvnSource, repositories_under
 
 CONNECTION = {
     "access_key": ("str", None),
@@ -23,8 +25,12 @@ CONNECTION = {
     "validate_certs": ("bool", True),
 }
 
+SOURCES = ("directory", "svn_repository", "svn_parent")
+
 BACKUP = {
     "directory": ("path", None),
+    "svn_repository": ("path", None),
+    "svn_parent": ("path", None),
     "exclude": ("list", []),
     "name": ("str", None),
     "bucket": ("str", None),
@@ -84,11 +90,42 @@ def connection_from(options: dict) -> Connection:
     return Connection(**{name: options.get(name, default) for name, (_kind, default) in CONNECTION.items()})
 
 
+def source_problem(options: dict) -> str | None:
+    """Why the options do not name exactly one source, or None."""
+    given = [name for name in SOURCES if options.get(name)]
+    if len(given) != 1:
+        return f"give exactly one source of {', '.join(SOURCES)}" + (f", not {' and '.join(given)}" if given else "")
+    if given[0] == "svn_parent" and options.get("name"):
+        return "name cannot be set with svn_parent: each repository gets a name of its own"
+    if options.get("exclude") and given[0] != "directory":
+        return "exclude applies to directory only"
+    return None
+
+
+def backup_requests(options: dict) -> tuple[list[BackupRequest], list[str]]:
+    """The requests one job makes (one per repository for svn_parent), and notes on what was
+    skipped; a BackupError for a job that names no single source."""
+    problem = source_problem(options)
+    if problem:
+        raise BackupError("config", problem)
+    parent = options.get("svn_parent")
+    if not parent:
+        return [backup_request(options)], []
+    repositories, others = repositories_under(parent)
+    notes = [f"{path} is not a Subversion repository: skipped" for path in others]
+    requests = [backup_request({**options, "svn_parent": None, "svn_repository": path}) for path in repositories]
+    return requests, notes
+
+
 def backup_request(options: dict) -> BackupRequest:
-    """The request for one backup job given by the module's option names (defaults filled in)."""
+    """The request for a job of one directory or repository, by the module's option names."""
     values = {name: options.get(name, default) for name, (_kind, default) in BACKUP.items()}
+    if values["svn_repository"]:
+        source = SvnSource(values["svn_repository"])
+    else:
+        source = DirectorySource(values["directory"], list(values["exclude"] or []))
     return BackupRequest(
-        source=DirectorySource(values["directory"], list(values["exclude"] or [])),
+        source=source,
         bucket=values["bucket"],
         connection=connection_from(values),
         name=values["name"],

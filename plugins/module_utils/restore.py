@@ -34,7 +34,8 @@ class RestoreRequest:
     connection: Connection = field(default_factory=Connection)
     prefix: str | None = None
     at: str | None = None  # ISO 8601 date or timestamp; None: the newest backup
-    dest: str | None = None
+    dest: str | None = None  # a directory set's target
+    svn_repository: str | None = None  # a Subversion set's target: the new repository
     paths: list[str] = field(default_factory=list)
     force: bool = False
     verify: bool = False
@@ -50,10 +51,15 @@ class RestoreRequest:
         found = [naming.name_problem(self.name), naming.prefix_problem(self.key_prefix)]
         if not self.bucket:
             found.append("bucket must not be empty")
-        if bool(self.dest) == bool(self.verify):
-            found.append("give dest to restore, or verify: true to check the chain without writing files")
-        if self.dest and not os.path.isabs(self.dest):
-            found.append(f"dest {self.dest!r} must be an absolute path")
+        targets = [name for name in ("dest", "svn_repository", "verify") if getattr(self, name)]
+        if len(targets) != 1:
+            found.append(
+                "give one of dest (a directory), svn_repository (a new repository) or verify: true"
+                + (f", not {' and '.join(targets)}" if targets else "")
+            )
+        for name in ("dest", "svn_repository"):
+            if getattr(self, name) and not os.path.isabs(getattr(self, name)):
+                found.append(f"{name} {getattr(self, name)!r} must be an absolute path")
         if self.paths and not self.dest:
             found.append("paths needs dest")
         for path in self.paths:
@@ -64,6 +70,42 @@ class RestoreRequest:
         except ValueError as exc:
             found.append(str(exc))
         return [problem for problem in found if problem]
+
+
+@dataclass(frozen=True)
+class Format:
+    """What a set's objects hold, told by their extension, and how to restore and verify it."""
+
+    target: str  # the request field naming where it is restored
+    load: Callable[[str], list[str]]  # argv that applies one object into the work path
+    verify: list[str]  # argv that reads a whole object and writes nothing
+    create: Callable[[str], list[str]] | None = None  # argv that makes an empty work path usable
+
+
+FORMATS = {
+    ".tar": Format(
+        "dest",
+        lambda work: ["tar", "--extract", "--listed-incremental=/dev/null", "--file=-", f"--directory={work}"],
+        ["tar", "--list", "--listed-incremental=/dev/null", "--file=-"],
+    ),
+    # No tool checks a dump stream without loading it; gpg's and the decompressor's integrity checks
+    # and the SHA-256 against the manifest stand for it.
+    ".svndump": Format(
+        "svn_repository",
+        lambda work: ["svnadmin", "load", "--quiet", "--", work],
+        ["cat"],
+        lambda work: ["svnadmin", "create", "--", work],
+    ),
+}
+
+
+def _format_of(backup: Backup) -> tuple[Format, str]:
+    """The format of ``backup``'s payload and the rest of its extension (compression, .gpg)."""
+    extension = naming.parse_data_key(backup.key.rsplit("/", 1)[-1]).extension
+    payload = "." + extension.split(".")[1]
+    if payload not in FORMATS:
+        raise BackupError("restore", f"{backup.key}: this version cannot restore {payload} objects")
+    return FORMATS[payload], extension[len(payload) :]
 
 
 @dataclass
@@ -133,26 +175,30 @@ class RestoreRun:
             {"key": b.key, "kind": b.kind, "bytes": b.size, "sha256": self.manifests[b.key].get("sha256")}
             for b in chain
         ]
+        fmt, _compression = _format_of(chain[0])
+        target = getattr(request, fmt.target)
+        if not request.verify and not target:
+            given = "dest" if request.dest else "svn_repository"
+            raise BackupError("config", f"set {request.name} is restored with {fmt.target}, not {given}")
         outcome = RestoreOutcome(
-            changed=bool(request.dest),
+            changed=not request.verify,
             at=_iso(chain[-1].stamp),
             objects=objects,
             bytes=sum(b.size for b in chain),
-            dest=request.dest,
+            dest=target,
             verified=False,
         )
         if self.check_mode:
             return outcome
-        if request.dest:
-            self._check_dest()
+        if target:
+            self._check_target(fmt.target, target)
         with DecryptionKeys(request.gpg_home, request.gpg_private_key, request.gpg_passphrase) as keys:
             if request.verify:
                 for backup in chain:
-                    listing = Stage("tar", ["tar", "--list", "--listed-incremental=/dev/null", "--file=-"])
-                    self._apply(backup, keys, listing)
+                    self._apply(backup, keys, Stage("verify", list(fmt.verify)))
                 outcome.verified = True
             else:
-                self._restore_into_dest(chain, keys)
+                self._restore_into(target, fmt, chain, keys)
         return outcome
 
     def _chain(self) -> list[Backup]:
@@ -178,34 +224,33 @@ class RestoreRun:
                 raise ValueError(exc.cause) from exc
         return self.manifests[data_key]
 
-    def _check_dest(self) -> None:
-        dest = self.request.dest
-        if os.path.lexists(dest) and not os.path.isdir(dest):
-            raise BackupError("restore", f"dest {dest} exists and is not a directory")
-        if os.path.isdir(dest) and os.listdir(dest) and not self.request.force:
-            raise BackupError("restore", f"dest {dest} is not empty; set force to replace its contents")
+    def _check_target(self, option: str, path: str) -> None:
+        if os.path.lexists(path) and not os.path.isdir(path):
+            raise BackupError("restore", f"{option} {path} exists and is not a directory")
+        if os.path.isdir(path) and os.listdir(path) and not self.request.force:
+            raise BackupError("restore", f"{option} {path} is not empty; set force to replace its contents")
 
-    def _restore_into_dest(self, chain: list[Backup], keys: DecryptionKeys) -> None:
-        """Apply the whole chain into a work directory beside ``dest``, then move it into place.
+    def _restore_into(self, target: str, fmt: Format, chain: list[Backup], keys: DecryptionKeys) -> None:
+        """Apply the whole chain into a work directory beside ``target``, then move it into place.
 
         With ``paths``, still the whole chain is applied: a diff records deletions, renames and
         type changes in its directories' entries, which tar replays only when it extracts those
         directories. Only the asked-for paths are then carried over.
         """
-        dest = self.request.dest.rstrip("/")
+        dest = target.rstrip("/")
         parent = os.path.dirname(dest)
         try:
             os.makedirs(parent, exist_ok=True)
             work = tempfile.mkdtemp(prefix=f".{os.path.basename(dest)}.restoring-", dir=parent)
         except OSError as exc:
             raise BackupError("restore", f"cannot write next to {dest}: {exc.strerror}") from exc
-        extract = Stage(
-            "tar", ["tar", "--extract", "--listed-incremental=/dev/null", "--file=-", f"--directory={work}"]
-        )
         selected = f"{work}.selected"
         try:
+            if fmt.create:
+                _run_once(fmt.create(work))
+            load = fmt.load(work)
             for backup in chain:
-                self._apply(backup, keys, extract)
+                self._apply(backup, keys, Stage(load[0], load))
             if self.request.paths:
                 _carry_paths(work, selected, self.request.paths)
                 shutil.rmtree(work)
@@ -228,14 +273,12 @@ class RestoreRun:
 
     def _apply(self, backup: Backup, keys: DecryptionKeys, sink: Stage) -> None:
         """Stream one object through decryption, decompression and ``sink``, checking its SHA-256."""
-        extension = naming.parse_data_key(backup.key.rsplit("/", 1)[-1]).extension
+        _fmt, extension = _format_of(backup)
         stages = []
         if extension.endswith(".gpg"):
             stages.append(keys.decrypt_stage())
             extension = extension[: -len(".gpg")]
-        if not extension.startswith(".tar"):
-            raise BackupError("restore", f"{backup.key} is not a tar archive; this version restores directories only")
-        decompress = decompressor_stage(extension[len(".tar") :])
+        decompress = decompressor_stage(extension)
         stages += [decompress, sink] if decompress else [sink]
         digest = hashlib.sha256()
         failure = None
@@ -260,6 +303,11 @@ class RestoreRun:
             raise BackupError("restore", f"{backup.key} is damaged: its SHA-256 differs from its manifest's")
         if failure is not None:
             raise BackupError(failure.stage, f"{backup.key}: {failure.cause}", failure.details) from failure
+
+
+def _run_once(argv: list[str]) -> None:
+    with Pipeline([Stage(argv[0], argv)], collect=False) as pipe:
+        pipe.finish()
 
 
 def _carry_paths(work: str, selected: str, paths: list[str]) -> None:

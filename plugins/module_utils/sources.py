@@ -15,8 +15,19 @@ from dataclasses import dataclass, field
 from . import naming
 from .errors import BackupError
 from .pipeline import Stage, StageResult
+from .state import SetState
 
 _TOTALS_RE = re.compile(r"^Total bytes written: (\d+)", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What a source gives one run: the head of the pipe, what to record in the host's state once
+    the backup is stored, and what to add to the manifest."""
+
+    stage: Stage
+    record: dict = field(default_factory=dict)
+    manifest: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -28,6 +39,7 @@ class DirectorySource:
 
     type = "directory"
     incremental = True
+    uses_snapshot = True
     extension = ".tar"
 
     def default_name(self) -> str:
@@ -48,6 +60,12 @@ class DirectorySource:
 
     def describe(self) -> dict:
         return {"type": self.type, "path": self.path, "exclude": list(self.exclude)}
+
+    def unchanged(self, state: SetState) -> str | None:
+        return None  # only tar can tell, by making the diff
+
+    def prepare(self, kind: str, state: SetState) -> Prepared:
+        return Prepared(self.stage(state.prepare(kind)))
 
     def stage(self, snapshot: str) -> Stage:
         argv = [

@@ -26,16 +26,21 @@ class SetState:
         self.lock_path = f"{base}.lock"
         self.pending_snapshot = f"{base}.snar.new"
 
-    def follows(self) -> str | None:
-        """The key of the backup this host's snapshot follows, or None when there is no usable state."""
+    def record(self) -> dict:
+        """What the last successful run recorded (``last_key``, ``chain``, a source's own fields),
+        or {} when there is no usable record."""
         try:
             with open(self.record_path, "rb") as handle:
                 record = json.load(handle)
         except (OSError, ValueError):
+            return {}
+        return record if isinstance(record, dict) else {}
+
+    def follows(self, needs_snapshot: bool) -> str | None:
+        """The key of the backup this host's state follows, or None when there is no usable state."""
+        if needs_snapshot and not os.path.exists(self.snapshot):
             return None
-        if not isinstance(record, dict) or not os.path.exists(self.snapshot):
-            return None
-        return record.get("last_key")
+        return self.record().get("last_key")
 
     def prepare(self, kind: str) -> str:
         """A working snapshot for a ``kind`` run: a copy of the current one for a diff, none for a full."""
@@ -48,16 +53,17 @@ class SetState:
                 raise BackupError("state", f"cannot copy {self.snapshot}: {exc.strerror}") from exc
         return self.pending_snapshot
 
-    def commit(self, key: str, chain: str) -> None:
-        """Make the working snapshot current, now that backup ``key`` is safely stored."""
-        try:
-            with open(self.pending_snapshot, "rb") as handle:
-                os.fchmod(handle.fileno(), 0o600)  # tar created it under the umask; it lists every path
-                os.fsync(handle.fileno())
-            os.replace(self.pending_snapshot, self.snapshot)
-        except OSError as exc:
-            raise BackupError("state", f"cannot replace {self.snapshot}: {exc.strerror}") from exc
-        record = {"last_key": key, "chain": chain}
+    def commit(self, key: str, chain: str, extra: dict, snapshot: bool) -> None:
+        """Record backup ``key`` (and make the working snapshot current), now that it is stored."""
+        if snapshot:
+            try:
+                with open(self.pending_snapshot, "rb") as handle:
+                    os.fchmod(handle.fileno(), 0o600)  # tar created it under the umask; it lists every path
+                    os.fsync(handle.fileno())
+                os.replace(self.pending_snapshot, self.snapshot)
+            except OSError as exc:
+                raise BackupError("state", f"cannot replace {self.snapshot}: {exc.strerror}") from exc
+        record = {**extra, "last_key": key, "chain": chain}
         files.write_private(self.record_path, json.dumps(record, indent=2).encode(), "state")
 
     def discard(self) -> None:

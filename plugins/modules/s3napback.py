@@ -6,16 +6,18 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: s3napback
-short_description: Back up a directory to S3, streamed, compressed and GPG-encrypted, full or incremental
+short_description: Back up a directory or Subversion repositories to S3, streamed, compressed and encrypted
 version_added: 0.1.0
 description:
-  - Makes one backup of a directory and stores it as one object in an S3 bucket (or any
-    S3-compatible store), then deletes the oldest backup chains beyond O(fulls).
+  - Makes one backup of a directory or a Subversion repository and stores it as one object in an
+    S3 bucket (or any S3-compatible store), then deletes the oldest backup chains beyond O(fulls).
+    With O(svn_parent), does so for every repository in a directory, each its own backup set.
   - The data never touches the local disk. C(tar) streams into C(zstd) (or C(gzip)), into
     C(gpg --encrypt) to the public key of O(gpg_recipient), into an S3 multipart upload. Memory
     stays bounded whatever the size of the backup.
   - Backups form chains. A chain starts with a C(full) backup. Up to O(diffs) C(diff) backups
-    follow it, each holding the changes since the one before (GNU tar C(--listed-incremental)).
+    follow it, each holding the changes since the one before (GNU tar C(--listed-incremental), or
+    C(svnadmin dump --incremental) from the revision after the last one stored).
     A new chain starts every O(diffs)+1 periods, or sooner when the chain is broken.
   - One backup per period of O(frequency) days (UTC) at most. A second run in the same period
     changes nothing unless O(force=true).
@@ -40,8 +42,23 @@ options:
   directory:
     description:
       - Absolute path of the directory to back up. Its contents are archived relative to it.
+      - Exactly one of O(directory), O(svn_repository) and O(svn_parent) is required.
     type: path
-    required: true
+    version_added: 0.1.0
+  svn_repository:
+    description:
+      - Absolute path of a Subversion repository to back up with C(svnadmin dump). A full holds
+        revisions 0 to the newest, a diff the revisions since the last backup. When there is no new
+        revision, nothing is stored and the task reports no change.
+    type: path
+    version_added: 0.1.0
+  svn_parent:
+    description:
+      - Absolute path of a directory that holds Subversion repositories. Each repository directly
+        in it is backed up as its own set, named after its path; new repositories are picked up on
+        the next run. Other directories are skipped with a note in RV(notes).
+      - A repository that fails does not stop the others; the task then fails and says which.
+    type: path
     version_added: 0.1.0
   exclude:
     description:
@@ -160,6 +177,7 @@ options:
 requirements:
   - python-gnupg >= 0.5
   - GNU tar, gpg (GnuPG 2), and zstd or gzip on the managed host
+  - Subversion (svnadmin, svnlook) for O(svn_repository) and O(svn_parent)
 notes:
   - Restore a set by hand with standard tools, see the collection's README. Take the newest C(full)
     at or before the wanted time and every later C(diff) of its chain in key order, and pipe each
@@ -208,16 +226,29 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+results:
+  description:
+    - With O(svn_parent), one entry per repository, each with the keys below for its own set, plus
+      C(failed), C(msg) and C(stage) for a repository that failed.
+  returned: when svn_parent is used
+  type: list
+  elements: dict
+notes:
+  description: With O(svn_parent), the directories skipped because they are not repositories.
+  returned: when svn_parent is used
+  type: list
+  elements: str
+  sample: ["/srv/svn/lost+found is not a Subversion repository: skipped"]
 reason:
   description: Why this run did what it did, for example why it is a full, or why there was nothing to do.
-  returned: always
+  returned: for one set
   type: str
   sample: >-
     this period (from 2026-11-26) already has backup
     web1.example.com/dir-etc/20261126T031500Z-full.tar.zst.gpg
 backup_set:
   description: The backup set this task worked on.
-  returned: always
+  returned: for one set
   type: dict
   contains:
     bucket:
@@ -240,7 +271,7 @@ backup:
     - The backup made, or in check mode the one that would be made (then only RV(backup.key),
       RV(backup.kind) and RV(backup.parent)).
     - V(null) when there was nothing to do.
-  returned: always
+  returned: for one set
   type: dict
   contains:
     key:
@@ -291,7 +322,7 @@ backup:
       sample: ["tar: ./var/log/syslog: file changed as we read it"]
 rotated:
   description: The keys deleted (or, in check mode, that would be deleted) by rotation, manifests included.
-  returned: always
+  returned: for one set
   type: list
   elements: str
   sample:
@@ -299,7 +330,7 @@ rotated:
     - web1.example.com/dir-etc/20261001T031500Z-full.tar.zst.gpg
 aborted_uploads:
   description: Keys of unfinished multipart uploads left by an earlier, killed run of this set, now aborted.
-  returned: always
+  returned: for one set
   type: list
   elements: str
   sample: []
@@ -310,16 +341,18 @@ stage:
   sample: gpg
 """
 
-from ansible_collections.s3napback.s3napback.plugins.module_utils.backup import run_backup
+from ansible_collections.s3napback.s3napback.plugins.module_utils.backup import run_job
 from ansible_collections.s3napback.s3napback.plugins.module_utils.module_support import (
     CONNECTION_ARGUMENT_SPEC,
     run_module,
 )
-from ansible_collections.s3napback.s3napback.plugins.module_utils.options import backup_request
+from ansible_collections.s3napback.s3napback.plugins.module_utils.options import SOURCES
 from ansible_collections.s3napback.s3napback.plugins.module_utils.request import DEFAULT_STATE_DIR
 
 ARGUMENT_SPEC = {
-    "directory": {"type": "path", "required": True},
+    "directory": {"type": "path"},
+    "svn_repository": {"type": "path"},
+    "svn_parent": {"type": "path"},
     "exclude": {"type": "list", "elements": "str", "default": []},
     "name": {"type": "str"},
     "bucket": {"type": "str", "required": True},
@@ -344,7 +377,9 @@ ARGUMENT_SPEC = {
 def main() -> None:
     run_module(
         ARGUMENT_SPEC,
-        lambda module: run_backup(backup_request(module.params), check_mode=module.check_mode).as_dict(),
+        lambda module: run_job(module.params, check_mode=module.check_mode),
+        mutually_exclusive=[SOURCES],
+        required_one_of=[SOURCES],
     )
 
 

@@ -9,7 +9,8 @@ module: s3napback_restore
 short_description: Restore or verify an s3napback backup set as of a point in time
 version_added: 0.1.0
 description:
-  - Restores one backup set made by M(s3napback.s3napback.s3napback) as it was at O(at).
+  - Restores one backup set made by M(s3napback.s3napback.s3napback) as it was at O(at): a
+    directory into O(dest), a Subversion repository into a new repository at O(svn_repository).
   - Picks the newest full backup at or before O(at) and every diff of its chain up to O(at).
     Checks that each diff follows the one before. Streams each object from the bucket through
     C(gpg --decrypt), the decompressor and C(tar --extract --listed-incremental=/dev/null), so
@@ -58,8 +59,16 @@ options:
     version_added: 0.1.0
   dest:
     description:
-      - The absolute path of the directory to restore into. It must be absent or empty unless
-        O(force=true). Required unless O(verify=true).
+      - For a directory's set, the absolute path of the directory to restore into. It must be
+        absent or empty unless O(force=true).
+      - Exactly one of O(dest), O(svn_repository) and O(verify=true) is required.
+    type: path
+    version_added: 0.1.0
+  svn_repository:
+    description:
+      - For a Subversion repository's set, the absolute path of the repository to create. The
+        full dump and every diff up to O(at) are loaded into it with C(svnadmin load). It must be
+        absent or empty unless O(force=true).
     type: path
     version_added: 0.1.0
   paths:
@@ -99,7 +108,7 @@ options:
     version_added: 0.1.0
 requirements:
   - python-gnupg >= 0.5
-  - GNU tar, gpg (GnuPG 2), and zstd or gzip as the objects need
+  - GNU tar, gpg (GnuPG 2), and zstd or gzip as the objects need; svnadmin for Subversion sets
 seealso:
   - module: s3napback.s3napback.s3napback
   - module: s3napback.s3napback.s3napback_info
@@ -179,7 +188,7 @@ bytes:
   type: int
   sample: 73400320
 dest:
-  description: Where the set was restored; V(null) when verifying.
+  description: Where the set was restored (a directory, or a Subversion repository); V(null) when verifying.
   returned: success
   type: str
   sample: /srv/restore/web1-etc
@@ -207,6 +216,7 @@ ARGUMENT_SPEC = {
     "name": {"type": "str", "required": True},
     "at": {"type": "str"},
     "dest": {"type": "path"},
+    "svn_repository": {"type": "path"},
     "paths": {"type": "list", "elements": "str", "default": []},
     "force": {"type": "bool", "default": False},
     "verify": {"type": "bool", "default": False},

@@ -3,7 +3,7 @@
 # install what is missing with apt-get; elsewhere, name what is missing and fail.
 # Usage: tests/scripts/system-packages.sh [extra Debian packages...]
 set -euo pipefail
-declare -A package_of=([gpg]=gnupg [gpgconf]=gnupg [tar]=tar [zstd]=zstd [gzip]=gzip [git]=git [make]=make [pgrep]=procps)
+declare -A package_of=([gpg]=gnupg [gpgconf]=gnupg [tar]=tar [zstd]=zstd [gzip]=gzip [git]=git [make]=make [pgrep]=procps [svnadmin]=subversion [svn]=subversion)
 missing=("$@")
 for command in "${!package_of[@]}"; do
   command -v "$command" >/dev/null 2>&1 || missing+=("${package_of[$command]}")
