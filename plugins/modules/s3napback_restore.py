@@ -9,8 +9,8 @@ module: s3napback_restore
 short_description: Restore or verify an s3napback backup set as of a point in time
 version_added: 0.1.0
 description:
-  - Restores one backup set made by M(s3napback.s3napback.s3napback) as it was at O(at): a
-    directory into O(dest), a Subversion repository into a new repository at O(svn_repository).
+  - Restores one backup set made by M(s3napback.s3napback.s3napback) as it was at O(at). A
+    directory goes into O(dest), a Subversion repository into a new repository at O(svn_repository).
   - Picks the newest full backup at or before O(at) and every diff of its chain up to O(at).
     Checks that each diff follows the one before. Streams each object from the bucket through
     C(gpg --decrypt), the decompressor and C(tar --extract --listed-incremental=/dev/null), so

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 
+import pytest
 from support import hard_tree, trees
 from support.ansible_runner import ansible
 from support.fixtures import ACCESS_KEY, SECRET_KEY, bucket_contents, open_uploads
@@ -102,8 +103,19 @@ def test_one_ad_hoc_call_backs_up_a_directory(tmp_path, ansible_env, moto, s3, b
     assert repeated["changed"] is False and "already has backup" in repeated["reason"]
 
 
-def test_ansible_doc_renders_the_module(ansible_env):
-    run = ansible("ansible-doc", "s3napback.s3napback.s3napback", env=ansible_env)
-    for option in ("directory", "gpg_recipient", "endpoint_url", "secret_key", "fulls", "force_full"):
-        assert option in run.stdout
-    assert "RETURN VALUES" in run.stdout
+@pytest.mark.parametrize(
+    "module, options",
+    [
+        (
+            "s3napback",
+            ("directory", "svn_parent", "gpg_recipient", "endpoint_url", "secret_key", "fulls", "force_full"),
+        ),
+        ("s3napback_restore", ("at", "dest", "svn_repository", "paths", "verify", "gpg_private_key", "gpg_passphrase")),
+        ("s3napback_info", ("bucket", "prefix", "endpoint_url")),
+    ],
+)
+def test_ansible_doc_renders_every_module(ansible_env, module, options):
+    run = ansible("ansible-doc", f"s3napback.s3napback.{module}", env=ansible_env)
+    for option in options:
+        assert f"{option}" in run.stdout, option
+    assert "EXAMPLES" in run.stdout and "RETURN VALUES" in run.stdout
