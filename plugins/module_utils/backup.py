@@ -22,7 +22,7 @@ from .errors import BackupError, JobFailed
 from .files import private_directory
 from .lock import SetLock
 from .manifest import build_manifest
-from .options import backup_requests
+from .options import backup_requests, expands
 from .pipeline import Pipeline
 from .plan import Plan, PlanInputs, plan_backup
 from .request import BackupRequest
@@ -178,6 +178,7 @@ class BackupRun:
     def _store(self, plan: Plan, key: str) -> dict:
         request = self.request
         started, clock = datetime.datetime.now(datetime.timezone.utc), time.monotonic()
+        prepared = None
         try:
             prepared = request.source.prepare(plan.kind, self.state)
             report = (lambda size: self.progress("uploading", size)) if self.progress else None
@@ -217,6 +218,9 @@ class BackupRun:
         except BaseException:
             self.state.discard()
             raise
+        finally:
+            if prepared is not None:
+                prepared.cleanup()
         try:
             self.state.commit(key, manifest["chain"], prepared.record, request.source.uses_snapshot)
         except BackupError as exc:
@@ -268,10 +272,11 @@ def run_job(
     check_mode: bool = False,
     progress: Callable[[str, int], None] | None = None,
 ) -> dict:
-    """One task's backups by the module's option names: one set, or one per repository of
-    ``svn_parent``, where a repository that fails does not stop the others."""
+    """One task's backups by the module's option names: one set, or several (the repositories of
+    ``svn_parent``, a list of databases, ``all`` of them), where one that fails does not stop the
+    others."""
     requests, notes = backup_requests(options)
-    if not options.get("svn_parent"):
+    if not expands(options):
         return run_backup(requests[0], now, check_mode, progress).as_dict()
     results, failed = [], []
     for request in requests:
@@ -290,5 +295,5 @@ def run_job(
             )
     summary = {"changed": any(result["changed"] for result in results), "results": results, "notes": notes}
     if failed:
-        raise JobFailed("svn", f"{len(failed)} of {len(requests)} repositories failed; first: {failed[0]}", summary)
+        raise JobFailed("backup", f"{len(failed)} of {len(requests)} sets failed; first: {failed[0]}", summary)
     return summary

@@ -8,6 +8,7 @@ same thing in a playbook, an ad-hoc call and /etc/s3napback/config.yml.
 
 from __future__ import annotations
 
+from .databases import MYSQLDUMP_OPTIONS, Login, MySQLSource, PostgreSQLSource, mysql_databases, postgresql_databases
 from .errors import BackupError
 from .request import DEFAULT_STATE_DIR, BackupRequest
 from .s3 import Connection
@@ -25,10 +26,24 @@ CONNECTION = {
     "validate_certs": ("bool", True),
 }
 
-SOURCES = ("directory", "svn_repository", "svn_parent")
+SOURCES = ("directory", "mysql_database", "postgresql_database", "svn_repository", "svn_parent")
+
+LOGIN = {
+    "login_host": ("str", None),
+    "login_port": ("int", None),
+    "login_unix_socket": ("str", None),
+    "login_user": ("str", None),
+    "login_password": ("str", None),
+    "config_file": ("path", None),
+}
 
 BACKUP = {
     "directory": ("path", None),
+    "mysql_database": ("list", None),
+    "all_in_one": ("bool", False),
+    "mysqldump_options": ("list", None),
+    "postgresql_database": ("list", None),
+    **LOGIN,
     "svn_repository": ("path", None),
     "svn_parent": ("path", None),
     "exclude": ("list", []),
@@ -51,7 +66,7 @@ BACKUP = {
     **CONNECTION,
 }
 
-SECRETS = ("secret_key", "session_token")
+SECRETS = ("secret_key", "session_token", "login_password")
 
 
 def _typed(name: str, kind: str, value):
@@ -95,34 +110,66 @@ def source_problem(options: dict) -> str | None:
     given = [name for name in SOURCES if options.get(name)]
     if len(given) != 1:
         return f"give exactly one source of {', '.join(SOURCES)}" + (f", not {' and '.join(given)}" if given else "")
-    if given[0] == "svn_parent" and options.get("name"):
-        return "name cannot be set with svn_parent: each repository gets a name of its own"
+    if options.get("name") and expands(options):
+        return f"name cannot be set with {given[0]} naming several sets: each gets a name of its own"
     if options.get("exclude") and given[0] != "directory":
         return "exclude applies to directory only"
     return None
 
 
+def expands(options: dict) -> bool:
+    """Whether the job names several sets: svn_parent, several databases, or all of them."""
+    if options.get("svn_parent"):
+        return True
+    for option in ("mysql_database", "postgresql_database"):
+        names = options.get(option) or []
+        if len(names) > 1 or (names == ["all"] and not (option == "mysql_database" and options.get("all_in_one"))):
+            return True
+    return False
+
+
+def login_from(options: dict) -> Login:
+    return Login(**{name[len("login_") :] if name.startswith("login_") else name: options.get(name) for name in LOGIN})
+
+
 def backup_requests(options: dict) -> tuple[list[BackupRequest], list[str]]:
-    """The requests one job makes (one per repository for svn_parent), and notes on what was
-    skipped; a BackupError for a job that names no single source."""
+    """The requests one job makes (one per repository of svn_parent, per database of a list or of
+    ``all``), and notes on what was skipped; a BackupError for a job without a single source."""
     problem = source_problem(options)
     if problem:
         raise BackupError("config", problem)
-    parent = options.get("svn_parent")
-    if not parent:
-        return [backup_request(options)], []
-    repositories, others = repositories_under(parent)
-    notes = [f"{path} is not a Subversion repository: skipped" for path in others]
-    requests = [backup_request({**options, "svn_parent": None, "svn_repository": path}) for path in repositories]
-    return requests, notes
+    one = {**options, **dict.fromkeys(("svn_parent", "mysql_database", "postgresql_database"))}
+    if options.get("svn_parent"):
+        repositories, others = repositories_under(options["svn_parent"])
+        notes = [f"{path} is not a Subversion repository: skipped" for path in others]
+        return [backup_request({**one, "svn_repository": path}) for path in repositories], notes
+    if options.get("mysql_database"):
+        names = options["mysql_database"]
+        if names == ["all"]:
+            names = [None] if options.get("all_in_one") else mysql_databases(login_from(options))
+        return [
+            backup_request(one, MySQLSource(name, login_from(options), _dump_options(options))) for name in names
+        ], []
+    if options.get("postgresql_database"):
+        names = options["postgresql_database"]
+        if names == ["all"]:
+            names = [*postgresql_databases(login_from(options)), None]  # None: the roles (globals)
+        return [backup_request(one, PostgreSQLSource(name, login_from(options))) for name in names], []
+    return [backup_request(options)], []
 
 
-def backup_request(options: dict) -> BackupRequest:
-    """The request for a job of one directory or repository, by the module's option names."""
+def _dump_options(options: dict) -> tuple[str, ...]:
+    given = options.get("mysqldump_options")
+    return MYSQLDUMP_OPTIONS if given is None else tuple(given)
+
+
+def backup_request(options: dict, source=None) -> BackupRequest:
+    """The request for a job of one source (``source``, or the directory or repository named in
+    ``options``), by the module's option names."""
     values = {name: options.get(name, default) for name, (_kind, default) in BACKUP.items()}
-    if values["svn_repository"]:
+    if source is None and values["svn_repository"]:
         source = SvnSource(values["svn_repository"])
-    else:
+    elif source is None:
         source = DirectorySource(values["directory"], list(values["exclude"] or []))
     return BackupRequest(
         source=source,

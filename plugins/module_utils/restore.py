@@ -9,6 +9,7 @@ object of the chain applied cleanly, so a failure leaves ``dest`` exactly as it 
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import os
@@ -21,10 +22,13 @@ from typing import Callable
 from . import naming
 from .catalog import Backup, Chain, SetListing, build_listing, chain_problem
 from .compression import decompressor_stage
+from .databases import Login, database_loader
 from .errors import BackupError
 from .gpg import DecryptionKeys
 from .pipeline import Pipeline, Stage
 from .s3 import Bucket, Connection
+
+TARGETS = ("dest", "svn_repository", "mysql_database", "postgresql_database", "dump_to", "verify")
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,10 @@ class RestoreRequest:
     at: str | None = None  # ISO 8601 date or timestamp; None: the newest backup
     dest: str | None = None  # a directory set's target
     svn_repository: str | None = None  # a Subversion set's target: the new repository
+    mysql_database: str | None = None  # a MySQL set's target database (created if absent)
+    postgresql_database: str | None = None  # a PostgreSQL set's target database (created if absent)
+    dump_to: str | None = None  # any set: the decrypted, decompressed stream into this file
+    login: Login = field(default_factory=Login)
     paths: list[str] = field(default_factory=list)
     force: bool = False
     verify: bool = False
@@ -51,13 +59,16 @@ class RestoreRequest:
         found = [naming.name_problem(self.name), naming.prefix_problem(self.key_prefix)]
         if not self.bucket:
             found.append("bucket must not be empty")
-        targets = [name for name in ("dest", "svn_repository", "verify") if getattr(self, name)]
+        targets = [name for name in TARGETS if getattr(self, name)]
         if len(targets) != 1:
             found.append(
-                "give one of dest (a directory), svn_repository (a new repository) or verify: true"
+                f"give one of {', '.join(TARGETS[:-1])} or verify: true"
                 + (f", not {' and '.join(targets)}" if targets else "")
             )
-        for name in ("dest", "svn_repository"):
+        for name in ("mysql_database", "postgresql_database"):
+            if (getattr(self, name) or "x").startswith("-"):
+                found.append(f"{name} {getattr(self, name)!r} is not a database name")
+        for name in ("dest", "svn_repository", "dump_to"):
             if getattr(self, name) and not os.path.isabs(getattr(self, name)):
                 found.append(f"{name} {getattr(self, name)!r} must be an absolute path")
         if self.paths and not self.dest:
@@ -77,9 +88,14 @@ class Format:
     """What a set's objects hold, told by their extension, and how to restore and verify it."""
 
     target: str  # the request field naming where it is restored
-    load: Callable[[str], list[str]]  # argv that applies one object into the work path
+    load: Callable[[str], list[str]] | None  # argv that applies one object into the work path
     verify: list[str]  # argv that reads a whole object and writes nothing
     create: Callable[[str], list[str]] | None = None  # argv that makes an empty work path usable
+
+
+# No tool checks a dump stream without loading it; gpg's and the decompressor's integrity checks and
+# the SHA-256 against the manifest stand for it.
+_READ_ALL = ["cat"]
 
 
 FORMATS = {
@@ -88,14 +104,16 @@ FORMATS = {
         lambda work: ["tar", "--extract", "--listed-incremental=/dev/null", "--file=-", f"--directory={work}"],
         ["tar", "--list", "--listed-incremental=/dev/null", "--file=-"],
     ),
-    # No tool checks a dump stream without loading it; gpg's and the decompressor's integrity checks
-    # and the SHA-256 against the manifest stand for it.
     ".svndump": Format(
         "svn_repository",
         lambda work: ["svnadmin", "load", "--quiet", "--", work],
-        ["cat"],
+        _READ_ALL,
         lambda work: ["svnadmin", "create", "--", work],
     ),
+    # Databases load into a server (databases.py), not into a work path.
+    ".mysql": Format("mysql_database", None, _READ_ALL),
+    ".pgdump": Format("postgresql_database", None, _READ_ALL),
+    ".pgsql": Format("postgresql_database", None, _READ_ALL),
 }
 
 
@@ -176,10 +194,11 @@ class RestoreRun:
             for b in chain
         ]
         fmt, _compression = _format_of(chain[0])
-        target = getattr(request, fmt.target)
+        option = "dump_to" if request.dump_to else fmt.target
+        target = getattr(request, option)
         if not request.verify and not target:
-            given = "dest" if request.dest else "svn_repository"
-            raise BackupError("config", f"set {request.name} is restored with {fmt.target}, not {given}")
+            given = next(name for name in TARGETS if getattr(request, name))
+            raise BackupError("config", f"set {request.name} is restored with {fmt.target} or dump_to, not {given}")
         outcome = RestoreOutcome(
             changed=not request.verify,
             at=_iso(chain[-1].stamp),
@@ -190,16 +209,37 @@ class RestoreRun:
         )
         if self.check_mode:
             return outcome
-        if target:
-            self._check_target(fmt.target, target)
+        if target and option in ("dest", "svn_repository"):
+            self._check_target(option, target)
         with DecryptionKeys(request.gpg_home, request.gpg_private_key, request.gpg_passphrase) as keys:
             if request.verify:
                 for backup in chain:
                     self._apply(backup, keys, Stage("verify", list(fmt.verify)))
                 outcome.verified = True
+            elif option == "dump_to":
+                self._dump_to(target, chain, keys)
+            elif fmt.load is None:
+                loader = database_loader(option, target, request.login, request.force, chain[0].key)
+                with loader as stage:
+                    for backup in chain:
+                        self._apply(backup, keys, stage)
             else:
                 self._restore_into(target, fmt, chain, keys)
         return outcome
+
+    def _dump_to(self, path: str, chain: list[Backup], keys: DecryptionKeys) -> None:
+        """The chain's decrypted, decompressed streams, one after the other, into ``path``."""
+        if os.path.lexists(path) and not self.request.force:
+            raise BackupError("restore", f"dump_to {path} exists; set force to replace it")
+        partial = f"{path}.s3napback-partial"
+        try:
+            for backup in chain:
+                self._apply(backup, keys, Stage("tee", ["tee", "--append", "--", partial]))
+            os.replace(partial, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(partial)
+            raise
 
     def _chain(self) -> list[Backup]:
         listing = build_listing(self.bucket.list(self.set_prefix), self.set_prefix)

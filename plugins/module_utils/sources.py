@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 
 from . import naming
 from .errors import BackupError
@@ -28,6 +29,7 @@ class Prepared:
     stage: Stage
     record: dict = field(default_factory=dict)
     manifest: dict = field(default_factory=dict)
+    cleanup: Callable[[], None] = lambda: None  # removes what the stage needed (a 0600 password file)
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: s3napback
-short_description: Back up a directory or Subversion repositories to S3, streamed, compressed and encrypted
+short_description: Back up directories, databases and Subversion repositories to S3, streamed and encrypted
 version_added: 0.1.0
 description:
-  - Makes one backup of a directory or a Subversion repository and stores it as one object in an
-    S3 bucket (or any S3-compatible store), then deletes the oldest backup chains beyond O(fulls).
-    With O(svn_parent), does so for every repository in a directory, each its own backup set.
+  - Makes one backup of a directory, a MySQL/MariaDB or PostgreSQL database, or a Subversion
+    repository and stores it as one object in an S3 bucket (or any S3-compatible store), then
+    deletes the oldest backup chains beyond O(fulls). With several databases, V(all) of them, or
+    O(svn_parent), it does so for each, each its own backup set.
   - The data never touches the local disk. C(tar) streams into C(zstd) (or C(gzip)), into
     C(gpg --encrypt) to the public key of O(gpg_recipient), into an S3 multipart upload. Memory
     stays bounded whatever the size of the backup.
@@ -42,7 +43,72 @@ options:
   directory:
     description:
       - Absolute path of the directory to back up. Its contents are archived relative to it.
-      - Exactly one of O(directory), O(svn_repository) and O(svn_parent) is required.
+      - Exactly one of O(directory), O(mysql_database), O(postgresql_database), O(svn_repository)
+        and O(svn_parent) is required.
+    type: path
+    version_added: 0.1.0
+  mysql_database:
+    description:
+      - MySQL or MariaDB databases to dump with C(mysqldump), each into its own backup set named
+        C(mysql-<database>). V(all) means every database but the server's own schemas, also one
+        set each, unless O(all_in_one=true).
+      - Databases have no incrementals. Every backup is a full dump, and rotation keeps O(fulls)
+        of them (O(diffs) does not apply).
+      - A dump that fails half way (server gone, access denied, a lock timeout) fails the backup,
+        judged by mysqldump's exit status and stderr.
+    type: list
+    elements: str
+    version_added: 0.1.0
+  all_in_one:
+    description: With O(mysql_database=all), one C(--all-databases) dump in one set instead of a set per database.
+    type: bool
+    default: false
+    version_added: 0.1.0
+  mysqldump_options:
+    description:
+      - Replaces mysqldump's default options, C(--single-transaction --routines --triggers --events
+        --hex-blob).
+    type: list
+    elements: str
+    version_added: 0.1.0
+  postgresql_database:
+    description:
+      - PostgreSQL databases to dump with C(pg_dump --format=custom) (restorable with
+        C(pg_restore), selectively too), each into its own set named C(pgsql-<database>).
+      - V(all) means every database that accepts connections but the templates, plus
+        C(pg_dumpall --globals-only) (roles, tablespaces) in the set C(pgsql-globals).
+      - Always full dumps; rotation keeps O(fulls) of them.
+    type: list
+    elements: str
+    version_added: 0.1.0
+  login_host:
+    description: The database server's host name or address.
+    type: str
+    version_added: 0.1.0
+  login_port:
+    description: The database server's port.
+    type: int
+    version_added: 0.1.0
+  login_unix_socket:
+    description:
+      - The server's Unix socket (MySQL), or the directory that holds it (PostgreSQL).
+    type: str
+    version_added: 0.1.0
+  login_user:
+    description: The database user.
+    type: str
+    version_added: 0.1.0
+  login_password:
+    description:
+      - The database user's password. It reaches the client only through a mode 0600 file that is
+        removed afterwards (MySQL C(--defaults-extra-file), PostgreSQL C(PGPASSFILE)), never its
+        command line or environment.
+    type: str
+    version_added: 0.1.0
+  config_file:
+    description:
+      - A MySQL option file to read, for instance with credentials. Defaults to C(~/.my.cnf) when
+        it exists.
     type: path
     version_added: 0.1.0
   svn_repository:
@@ -178,6 +244,7 @@ requirements:
   - python-gnupg >= 0.5
   - GNU tar, gpg (GnuPG 2), and zstd or gzip on the managed host
   - Subversion (svnadmin, svnlook) for O(svn_repository) and O(svn_parent)
+  - the MySQL/MariaDB client (mysqldump) or the PostgreSQL client (pg_dump) for databases
 notes:
   - Restore a set by hand with standard tools, see the collection's README. Take the newest C(full)
     at or before the wanted time and every later C(diff) of its chain in key order, and pipe each
@@ -228,14 +295,15 @@ EXAMPLES = r"""
 RETURN = r"""
 results:
   description:
-    - With O(svn_parent), one entry per repository, each with the keys below for its own set, plus
-      C(failed), C(msg) and C(stage) for a repository that failed.
-  returned: when svn_parent is used
+    - When the task names several sets (O(svn_parent), several databases or V(all)), one entry per
+      set, each with the keys below for its own set, plus C(failed), C(msg) and C(stage) for one
+      that failed.
+  returned: when the task names several sets
   type: list
   elements: dict
 notes:
   description: With O(svn_parent), the directories skipped because they are not repositories.
-  returned: when svn_parent is used
+  returned: when the task names several sets
   type: list
   elements: str
   sample: ["/srv/svn/lost+found is not a Subversion repository: skipped"]
@@ -351,6 +419,16 @@ from ansible_collections.s3napback.s3napback.plugins.module_utils.request import
 
 ARGUMENT_SPEC = {
     "directory": {"type": "path"},
+    "mysql_database": {"type": "list", "elements": "str"},
+    "all_in_one": {"type": "bool", "default": False},
+    "mysqldump_options": {"type": "list", "elements": "str"},
+    "postgresql_database": {"type": "list", "elements": "str"},
+    "login_host": {"type": "str"},
+    "login_port": {"type": "int"},
+    "login_unix_socket": {"type": "str"},
+    "login_user": {"type": "str"},
+    "login_password": {"type": "str", "no_log": True},
+    "config_file": {"type": "path"},
     "svn_repository": {"type": "path"},
     "svn_parent": {"type": "path"},
     "exclude": {"type": "list", "elements": "str", "default": []},

@@ -121,7 +121,7 @@ def test_svn_parent_backs_up_each_repository_and_skips_or_reports_the_rest(tmp_p
         "access_key": template.connection.access_key,
         "secret_key": template.connection.secret_key,
     }
-    with pytest.raises(JobFailed, match=r"^svn: 1 of 3 repositories failed; first: svn-.*broken") as failure:
+    with pytest.raises(JobFailed, match=r"^backup: 1 of 3 sets failed; first: svn-.*broken") as failure:
         run_job(options, now=at(0))
     results, notes = failure.value.result["results"], failure.value.result["notes"]
     assert [r["backup_set"]["name"].split("_")[-1].split("~")[0] for r in results] == ["alpha", "beta", "broken"]
