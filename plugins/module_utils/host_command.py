@@ -31,7 +31,7 @@ from .backup import run_backup
 from .errors import BackupError
 from .inventory import describe_set
 from .naming import set_prefix
-from .options import connection_from
+from .options import connection_from, login_from
 from .restore import RestoreRequest, run_restore
 from .s3 import Bucket
 from .version import VERSION
@@ -141,8 +141,10 @@ def _read_secret_file(path: str | None) -> str | None:
 
 
 def _target_of(job) -> str:
-    """The restore option that --dest stands for: a new repository for a Subversion job."""
-    return "svn_repository" if job.request.source.type == "svn_repository" else "dest"
+    """The restore option --dest stands for: the source's type (a new repository, a database), or
+    a directory."""
+    kind = job.request.source.type
+    return kind if kind in ("svn_repository", "mysql_database", "postgresql_database") else "dest"
 
 
 def _restore(args, jobs: list) -> tuple[int, list]:
@@ -154,6 +156,8 @@ def _restore(args, jobs: list) -> tuple[int, list]:
         connection=connection_from(job.options),
         prefix=request.key_prefix,
         at=args.at,
+        login=login_from(job.options),
+        dump_to=getattr(args, "dump_to", None),
         **{_target_of(job): getattr(args, "dest", None)},
         paths=getattr(args, "path", None) or [],
         force=getattr(args, "force", False),
@@ -208,9 +212,9 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--gpg-home", help="a GnuPG home that holds the secret key")
         command.add_argument("--gpg-private-key-file", help="a file with the armored secret key")
         command.add_argument("--passphrase-file", help="a file with the secret key's passphrase")
-    restore.add_argument(
-        "--dest", required=True, help="an empty or absent directory to restore into (the new repository for svn)"
-    )
+    into = restore.add_mutually_exclusive_group(required=True)
+    into.add_argument("--dest", help="an empty or absent directory, a new repository, or a database to restore into")
+    into.add_argument("--dump-to", help="write the decrypted, decompressed dump to this file instead")
     restore.add_argument("--path", action="append", help="restore only this member (repeatable)")
     restore.add_argument("--force", action="store_true", help="replace the contents of a non-empty --dest")
     return parser

@@ -61,7 +61,8 @@ options:
     description:
       - For a directory's set, the absolute path of the directory to restore into. It must be
         absent or empty unless O(force=true).
-      - Exactly one of O(dest), O(svn_repository) and O(verify=true) is required.
+      - Exactly one of O(dest), O(svn_repository), O(mysql_database), O(postgresql_database),
+        O(dump_to) and O(verify=true) is required, the one that fits the set.
     type: path
     version_added: 0.1.0
   svn_repository:
@@ -69,6 +70,49 @@ options:
       - For a Subversion repository's set, the absolute path of the repository to create. The
         full dump and every diff up to O(at) are loaded into it with C(svnadmin load). It must be
         absent or empty unless O(force=true).
+    type: path
+    version_added: 0.1.0
+  mysql_database:
+    description:
+      - For a MySQL/MariaDB set, the database to load the dump into with C(mysql), created when
+        absent. Unlike a directory restore, a load that fails half way leaves what it loaded.
+    type: str
+    version_added: 0.1.0
+  postgresql_database:
+    description:
+      - For a PostgreSQL set, the database to restore into with C(pg_restore) (created when absent;
+        with O(force=true), C(--clean --if-exists) replaces what exists). For the C(pgsql-globals)
+        set, the database C(psql) runs the roles' SQL in.
+    type: str
+    version_added: 0.1.0
+  dump_to:
+    description:
+      - For any set, a file to write the decrypted, decompressed dump to (the chain's streams one
+        after the other), for loading by hand. Replaced only with O(force=true).
+    type: path
+    version_added: 0.1.0
+  login_host:
+    description: The database server's host name or address, for O(mysql_database) and O(postgresql_database).
+    type: str
+    version_added: 0.1.0
+  login_port:
+    description: The database server's port.
+    type: int
+    version_added: 0.1.0
+  login_unix_socket:
+    description: The server's Unix socket (MySQL), or the directory that holds it (PostgreSQL).
+    type: str
+    version_added: 0.1.0
+  login_user:
+    description: The database user.
+    type: str
+    version_added: 0.1.0
+  login_password:
+    description: The database user's password; it reaches the client only through a mode 0600 file.
+    type: str
+    version_added: 0.1.0
+  config_file:
+    description: A MySQL option file to read. Defaults to C(~/.my.cnf) when it exists.
     type: path
     version_added: 0.1.0
   paths:
@@ -108,7 +152,8 @@ options:
     version_added: 0.1.0
 requirements:
   - python-gnupg >= 0.5
-  - GNU tar, gpg (GnuPG 2), and zstd or gzip as the objects need; svnadmin for Subversion sets
+  - GNU tar, gpg (GnuPG 2), and zstd or gzip as the objects need; svnadmin for Subversion sets;
+    the MySQL/MariaDB or PostgreSQL client for databases
 seealso:
   - module: s3napback.s3napback.s3napback
   - module: s3napback.s3napback.s3napback_info
@@ -207,7 +252,7 @@ from ansible_collections.s3napback.s3napback.plugins.module_utils.module_support
     CONNECTION_ARGUMENT_SPEC,
     run_module,
 )
-from ansible_collections.s3napback.s3napback.plugins.module_utils.options import connection_from
+from ansible_collections.s3napback.s3napback.plugins.module_utils.options import LOGIN, connection_from, login_from
 from ansible_collections.s3napback.s3napback.plugins.module_utils.restore import RestoreRequest, run_restore
 
 ARGUMENT_SPEC = {
@@ -217,6 +262,15 @@ ARGUMENT_SPEC = {
     "at": {"type": "str"},
     "dest": {"type": "path"},
     "svn_repository": {"type": "path"},
+    "mysql_database": {"type": "str"},
+    "postgresql_database": {"type": "str"},
+    "dump_to": {"type": "path"},
+    "login_host": {"type": "str"},
+    "login_port": {"type": "int"},
+    "login_unix_socket": {"type": "str"},
+    "login_user": {"type": "str"},
+    "login_password": {"type": "str", "no_log": True},
+    "config_file": {"type": "path"},
     "paths": {"type": "list", "elements": "str", "default": []},
     "force": {"type": "bool", "default": False},
     "verify": {"type": "bool", "default": False},
@@ -231,7 +285,8 @@ def restore(module) -> dict:
     params = module.params
     request = RestoreRequest(
         connection=connection_from(params),
-        **{name: params[name] for name in ARGUMENT_SPEC if name not in CONNECTION_ARGUMENT_SPEC},
+        login=login_from(params),
+        **{name: params[name] for name in ARGUMENT_SPEC if name not in CONNECTION_ARGUMENT_SPEC and name not in LOGIN},
     )
     return run_restore(request, check_mode=module.check_mode).as_dict()
 

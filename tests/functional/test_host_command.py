@@ -98,7 +98,8 @@ def test_a_failing_job_does_not_stop_the_others_and_the_exit_code_says_so(setup,
         ),
         (
             lambda d: d["jobs"].append({"name": "nosource"}),
-            "job 3 (nosource): give exactly one source of directory, svn_repository, svn_parent",
+            "job 3 (nosource): give exactly one source of directory, mysql_database, postgresql_database,"
+            " svn_repository, svn_parent",
         ),
         (lambda d: d.update(extra=1), "must be a mapping with 'defaults' and 'jobs' only"),
     ],

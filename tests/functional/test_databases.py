@@ -1,0 +1,200 @@
+"""MariaDB and PostgreSQL against real servers: consistent dumps under writes, restores compared
+table by table, routines and views included, and passwords that never show."""
+
+import datetime
+import glob
+import subprocess
+import threading
+
+import pytest
+from support.db_servers import PASSWORD, SecretWatch
+from support.fixtures import bucket_contents, open_uploads
+
+from ansible_collections.s3napback.s3napback.plugins.module_utils.backup import run_backup, run_job
+from ansible_collections.s3napback.s3napback.plugins.module_utils.databases import Login, MySQLSource, PostgreSQLSource
+from ansible_collections.s3napback.s3napback.plugins.module_utils.errors import BackupError
+from ansible_collections.s3napback.s3napback.plugins.module_utils.restore import RestoreRequest, run_restore
+
+DAY = datetime.datetime(2026, 12, 31, 2, 30, tzinfo=datetime.timezone.utc)
+
+MARIADB_SCHEMA = """
+CREATE TABLE orders (id INT AUTO_INCREMENT PRIMARY KEY, customer VARCHAR(50)) ENGINE=InnoDB;
+CREATE TABLE order_lines (id INT AUTO_INCREMENT PRIMARY KEY, order_id INT, data LONGBLOB) ENGINE=InnoDB;
+CREATE TABLE audit (id INT AUTO_INCREMENT PRIMARY KEY, note VARCHAR(100)) ENGINE=InnoDB;
+CREATE VIEW order_count AS SELECT COUNT(*) AS n FROM orders;
+CREATE TRIGGER orders_audit AFTER INSERT ON orders FOR EACH ROW
+  INSERT INTO audit(note) VALUES (CONCAT('order ', NEW.id));
+CREATE PROCEDURE add_order(IN who VARCHAR(50)) INSERT INTO orders(customer) VALUES (who);
+CREATE EVENT nightly ON SCHEDULE EVERY 1 DAY DO DELETE FROM audit WHERE id < 0;
+CALL add_order('first');
+INSERT INTO order_lines(order_id, data) VALUES (1, REPEAT(UNHEX('00FF7F80'), 5000));
+"""
+
+PG_SCHEMA = """
+CREATE SEQUENCE invoice_numbers START 1000;
+CREATE TABLE invoices (id SERIAL PRIMARY KEY, number INT DEFAULT nextval('invoice_numbers'), scan BYTEA);
+CREATE VIEW big_invoices AS SELECT id FROM invoices WHERE length(scan) > 10;
+CREATE FUNCTION invoice_total() RETURNS BIGINT LANGUAGE SQL AS 'SELECT count(*) FROM invoices';
+INSERT INTO invoices(scan) SELECT decode(repeat('00ff7f80', 2000 + i), 'hex') FROM generate_series(1, 20) AS i;
+"""
+
+
+def mysql_login(server):
+    return Login(unix_socket=server.socket, user="backup", password=PASSWORD)
+
+
+def pg_login(server):
+    return Login(host="127.0.0.1", port=server.port, user="backup", password=PASSWORD)
+
+
+def restore_into(request, keys, **target):
+    return run_restore(
+        RestoreRequest(
+            bucket=request.bucket,
+            name=request.set_name,
+            prefix="host1",
+            connection=request.connection,
+            gpg_home=keys.secret_home,
+            **target,
+        )
+    )
+
+
+@pytest.fixture
+def shop(mariadb):
+    mariadb.sql("DROP DATABASE IF EXISTS shop; DROP DATABASE IF EXISTS shop_copy; CREATE DATABASE shop;")
+    mariadb.sql(MARIADB_SCHEMA, "shop")
+    return "shop"
+
+
+def test_a_mariadb_dump_under_writes_is_consistent_and_restores_exactly(tmp_path, make_request, mariadb, shop, keys):
+    request = make_request(tmp_path, source=MySQLSource("shop", mysql_login(mariadb)))
+    writer = subprocess.Popen([*mariadb.client(), "shop"], stdin=subprocess.PIPE, text=True)
+    stop = threading.Event()
+
+    def write():  # each transaction adds an order (and, by trigger, an audit row) and its line
+        while not stop.is_set():
+            writer.stdin.write(
+                "START TRANSACTION; CALL add_order('w'); INSERT INTO order_lines(order_id, data)"
+                " VALUES (LAST_INSERT_ID(), UNHEX('00FF')); COMMIT;\n"
+            )
+            writer.stdin.flush()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    try:
+        during = run_backup(request, now=DAY)
+    finally:
+        stop.set()
+        thread.join()
+        writer.stdin.close()
+        writer.wait()
+    assert during.backup["kind"] == "full" and during.backup["key"].endswith("-full.mysql.zst.gpg")
+    restore_into(request, keys, mysql_database="shop_copy", login=mysql_login(mariadb))
+    orders, lines, audit = (
+        int(mariadb.sql(f"SELECT COUNT(*) FROM {t}", "shop_copy")) for t in ("orders", "order_lines", "audit")
+    )
+    assert orders > 1 and orders == lines == audit, "one transaction's rows are all in the dump or none"
+
+    settled = run_backup(
+        make_request(tmp_path, source=MySQLSource("shop", mysql_login(mariadb)), force=True),
+        now=DAY + datetime.timedelta(hours=1),
+    )
+    assert settled.backup["kind"] == "full"  # databases have no diffs
+    mariadb.sql("DROP DATABASE shop_copy")
+    restore_into(request, keys, mysql_database="shop_copy", login=mysql_login(mariadb))
+    for table in ("orders", "order_lines", "audit"):
+        original = mariadb.sql(f"CHECKSUM TABLE shop.{table} EXTENDED").split()[-1]
+        assert mariadb.sql(f"CHECKSUM TABLE shop_copy.{table} EXTENDED").split()[-1] == original, table
+    routines = "SELECT COUNT(*) FROM information_schema.{} WHERE {}_SCHEMA = 'shop_copy'"
+    for what, column in (("VIEWS", "TABLE"), ("TRIGGERS", "TRIGGER"), ("ROUTINES", "ROUTINE"), ("EVENTS", "EVENT")):
+        assert mariadb.sql(routines.format(what, column)).strip() == "1", what
+
+
+def test_mariadb_mistakes_fail_clearly_and_the_password_never_shows(tmp_path, make_request, mariadb, shop, s3, bucket):
+    with SecretWatch(PASSWORD) as watch:
+        cases = [
+            (
+                Login(unix_socket=mariadb.socket, user="backup", password="wrong-" + PASSWORD),
+                "shop",
+                r"^mysqldump: Got error: 1045: .*Access denied for user 'backup'@'localhost'",
+            ),
+            (mysql_login(mariadb), "no_such_db", r"^mysqldump: Got error: 1049: .*Unknown database"),
+            (
+                Login(unix_socket=str(tmp_path / "gone.sock"), user="backup", password=PASSWORD),
+                "shop",
+                r"^mysqldump: Got error: 2002: .*Can't connect",
+            ),
+        ]
+        for login, database, expected in cases:
+            request = make_request(tmp_path, source=MySQLSource(database, login), name=f"case-{database}")
+            with pytest.raises(BackupError, match=expected) as failure:
+                run_backup(request, now=DAY)
+            assert PASSWORD not in str(failure.value) + failure.value.details
+        made = run_backup(make_request(tmp_path, source=MySQLSource("shop", mysql_login(mariadb))), now=DAY)
+    assert made.backup["kind"] == "full" and PASSWORD not in str(made.as_dict())
+    assert watch.looked > 10 and watch.seen == []
+    assert [k for k in bucket_contents(s3, bucket) if "case-" in k] == [] and open_uploads(s3, bucket) == []
+    assert glob.glob("/tmp/s3napback-mysql-*") == [], "password files are removed"
+
+
+def test_mariadb_all_makes_a_set_per_database(tmp_path, make_request, mariadb, shop, bucket):
+    mariadb.sql("DROP DATABASE IF EXISTS crm; CREATE DATABASE crm; CREATE TABLE crm.people (id INT PRIMARY KEY);")
+    template = make_request(tmp_path)
+    options = {
+        "mysql_database": ["all"],
+        "login_unix_socket": mariadb.socket,
+        "login_user": "backup",
+        "login_password": PASSWORD,
+        "bucket": bucket,
+        "prefix": "host1",
+        "state_dir": template.state_dir,
+        "gpg_recipient": template.gpg_recipient,
+        "gpg_public_key": template.gpg_public_key,
+        "endpoint_url": template.connection.endpoint_url,
+        "region": "us-east-1",
+        "access_key": template.connection.access_key,
+        "secret_key": template.connection.secret_key,
+    }
+    summary = run_job(options, now=DAY)
+    names = sorted(result["backup_set"]["name"] for result in summary["results"])
+    assert names == ["mysql-crm", "mysql-shop"] and all(r["changed"] for r in summary["results"])
+
+
+@pytest.fixture
+def invoices(postgresql):
+    postgresql.sql("DROP DATABASE IF EXISTS invoices")
+    postgresql.sql("DROP DATABASE IF EXISTS invoices_copy")
+    postgresql.sql("CREATE DATABASE invoices")
+    postgresql.sql(PG_SCHEMA, "invoices")
+    return "invoices"
+
+
+def test_a_postgresql_dump_restores_table_function_view_and_sequence(
+    tmp_path, make_request, postgresql, invoices, keys
+):
+    request = make_request(tmp_path, source=PostgreSQLSource("invoices", pg_login(postgresql)))
+    made = run_backup(request, now=DAY)
+    assert made.backup["key"].endswith("-full.pgdump.zst.gpg")
+    restore_into(request, keys, postgresql_database="invoices_copy", login=pg_login(postgresql))
+    check = (
+        "SELECT md5(string_agg(id || ':' || number || ':' || encode(scan, 'hex'), ',' ORDER BY id)) FROM invoices;"
+        " SELECT invoice_total(); SELECT count(*) FROM big_invoices; SELECT last_value FROM invoice_numbers;"
+    )
+    assert postgresql.sql(check, "invoices_copy") == postgresql.sql(check, "invoices")
+    dumped = tmp_path / "invoices.pgdump"
+    restore_into(request, keys, dump_to=str(dumped))
+    listing = subprocess.run(["pg_restore", "--list", str(dumped)], capture_output=True, text=True, check=True)
+    assert "FUNCTION public invoice_total()" in listing.stdout
+
+
+def test_postgresql_mistakes_fail_clearly_and_the_password_never_shows(tmp_path, make_request, postgresql, invoices):
+    wrong = Login(host="127.0.0.1", port=postgresql.port, user="backup", password="wrong-" + PASSWORD)
+    with SecretWatch(PASSWORD) as watch:
+        with pytest.raises(BackupError, match=r'^pg_dump: error: .*password authentication failed for user "backup"'):
+            run_backup(make_request(tmp_path, source=PostgreSQLSource("invoices", wrong)), now=DAY)
+        with pytest.raises(BackupError, match=r'^pg_dump: error: .*database "nothing" does not exist'):
+            run_backup(make_request(tmp_path, source=PostgreSQLSource("nothing", pg_login(postgresql))), now=DAY)
+        made = run_backup(make_request(tmp_path, source=PostgreSQLSource("invoices", pg_login(postgresql))), now=DAY)
+    assert made.changed and watch.looked > 10 and watch.seen == []
+    assert glob.glob("/tmp/s3napback-pgpass-*") == [], "password files are removed"

@@ -1,0 +1,193 @@
+"""Real MariaDB and PostgreSQL servers from Debian's packages, started by the tests on 127.0.0.1
+and a private Unix socket, and stopped by them."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+
+from .processes import free_port, wait_for_port
+
+PASSWORD = "Tr0ub4dor&3-s3napback"  # the backup user's, looked for in every process's argv and env
+
+
+def _run(argv: list[str], **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(argv, check=True, capture_output=True, text=True, **kwargs)
+
+
+class MariaDB:
+    def __init__(self):
+        self.base = tempfile.mkdtemp(prefix="s3napback-mariadb-")
+        self.datadir = os.path.join(self.base, "data")
+        self.socket = os.path.join(self.base, "mysqld.sock")
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> MariaDB:
+        _run(
+            [
+                "mariadb-install-db",
+                "--no-defaults",
+                "--user=root",
+                f"--datadir={self.datadir}",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ]
+        )
+        self.process = subprocess.Popen(
+            [
+                "mariadbd",
+                "--no-defaults",
+                "--user=root",
+                f"--datadir={self.datadir}",
+                f"--socket={self.socket}",
+                f"--pid-file={self.base}/mariadb.pid",
+                "--bind-address=127.0.0.1",
+                f"--port={self.port}",
+                "--skip-name-resolve",
+                f"--log-error={self.base}/error.log",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port, self.process)
+        self.sql(
+            f"CREATE USER 'backup'@'localhost' IDENTIFIED BY '{PASSWORD}';"
+            " GRANT ALL ON *.* TO 'backup'@'localhost' WITH GRANT OPTION;"
+        )
+        return self
+
+    def client(self) -> list[str]:
+        return ["mariadb", "--no-defaults", f"--socket={self.socket}", "-uroot", "-N", "-B"]
+
+    def sql(self, statements: str, database: str | None = None) -> str:
+        return _run([*self.client(), *([database] if database else [])], input=statements).stdout
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            subprocess.run(
+                ["mariadb-admin", "--no-defaults", f"--socket={self.socket}", "-uroot", "shutdown"],
+                check=False,
+                capture_output=True,
+            )
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+class PostgreSQL:
+    """A cluster owned by the postgres user (initdb refuses root), in a directory it can reach."""
+
+    def __init__(self):
+        self.bin = sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1]
+        self.base = tempfile.mkdtemp(prefix="s3napback-postgresql-", dir="/tmp")
+        self.datadir = os.path.join(self.base, "data")
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    def _as_postgres(self, *argv: str) -> list[str]:
+        return ["runuser", "-u", "postgres", "--", *argv]
+
+    def start(self) -> PostgreSQL:
+        shutil.chown(self.base, "postgres", "postgres")
+        _run(
+            self._as_postgres(
+                f"{self.bin}/initdb",
+                "-D",
+                self.datadir,
+                "--username=postgres",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+            )
+        )
+        self.process = subprocess.Popen(
+            self._as_postgres(
+                f"{self.bin}/postgres", "-D", self.datadir, "-k", self.base, "-h", "127.0.0.1", "-p", str(self.port)
+            ),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port, self.process)
+        for _attempt in range(100):  # listening comes a moment before accepting queries
+            if subprocess.run(["pg_isready", "-q", "-h", self.base, "-p", str(self.port)], check=False).returncode == 0:
+                break
+            time.sleep(0.1)
+        self.sql(f"CREATE ROLE backup LOGIN SUPERUSER PASSWORD '{PASSWORD}'")
+        return self
+
+    def sql(self, statements: str, database: str = "postgres") -> str:
+        return _run(
+            [
+                "psql",
+                "-h",
+                self.base,
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                database,
+                "-At",
+                "-v",
+                "ON_ERROR_STOP=1",
+            ],
+            input=statements,
+        ).stdout
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            subprocess.run(
+                self._as_postgres(f"{self.bin}/pg_ctl", "-D", self.datadir, "stop", "-m", "fast"),
+                check=False,
+                capture_output=True,
+            )
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+class SecretWatch:
+    """``with SecretWatch(secret) as watch:`` looks through every process's argv and environment,
+    over and over while the block runs, for ``secret``; ``watch.seen`` lists where it was."""
+
+    def __init__(self, secret: str):
+        self.secret = secret.encode()
+        self.seen: list[str] = []
+        self.looked = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._keep_looking)
+
+    def _keep_looking(self) -> None:
+        while not self._stop.is_set():
+            self.look()
+
+    def __enter__(self) -> SecretWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def look(self) -> None:
+        for proc in glob.glob("/proc/[0-9]*"):
+            for part in ("cmdline", "environ"):
+                try:
+                    with open(f"{proc}/{part}", "rb") as handle:
+                        data = handle.read()
+                except OSError:
+                    continue
+                if self.secret in data:
+                    self.seen.append(f"{proc}/{part}: {data[:200]!r}")
+        self.looked += 1
