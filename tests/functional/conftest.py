@@ -1,6 +1,5 @@
 import pytest
 from support import fixtures
-from support.db_servers import MariaDB, PostgreSQL
 from support.fixtures import ACCESS_KEY, SECRET_KEY
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils.request import BackupRequest
@@ -9,20 +8,7 @@ from ansible_collections.s3napback.s3napback.plugins.module_utils.schedule impor
 from ansible_collections.s3napback.s3napback.plugins.module_utils.sources import DirectorySource
 
 moto, s3, bucket, keys = fixtures.moto, fixtures.s3, fixtures.bucket, fixtures.keys  # shared fixtures
-
-
-@pytest.fixture(scope="session")
-def mariadb():
-    server = MariaDB().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def postgresql():
-    server = PostgreSQL().start()
-    yield server
-    server.stop()
+mariadb, postgresql = fixtures.mariadb, fixtures.postgresql
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import subprocess
 import threading
 
 import pytest
-from support.db_servers import PASSWORD, SecretWatch
+from support.db_servers import PASSWORD, SecretWatch, make_invoices, make_shop
 from support.fixtures import bucket_contents, open_uploads
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils.backup import run_backup, run_job
@@ -16,27 +16,6 @@ from ansible_collections.s3napback.s3napback.plugins.module_utils.errors import 
 from ansible_collections.s3napback.s3napback.plugins.module_utils.restore import RestoreRequest, run_restore
 
 DAY = datetime.datetime(2026, 12, 31, 2, 30, tzinfo=datetime.timezone.utc)
-
-MARIADB_SCHEMA = """
-CREATE TABLE orders (id INT AUTO_INCREMENT PRIMARY KEY, customer VARCHAR(50)) ENGINE=InnoDB;
-CREATE TABLE order_lines (id INT AUTO_INCREMENT PRIMARY KEY, order_id INT, data LONGBLOB) ENGINE=InnoDB;
-CREATE TABLE audit (id INT AUTO_INCREMENT PRIMARY KEY, note VARCHAR(100)) ENGINE=InnoDB;
-CREATE VIEW order_count AS SELECT COUNT(*) AS n FROM orders;
-CREATE TRIGGER orders_audit AFTER INSERT ON orders FOR EACH ROW
-  INSERT INTO audit(note) VALUES (CONCAT('order ', NEW.id));
-CREATE PROCEDURE add_order(IN who VARCHAR(50)) INSERT INTO orders(customer) VALUES (who);
-CREATE EVENT nightly ON SCHEDULE EVERY 1 DAY DO DELETE FROM audit WHERE id < 0;
-CALL add_order('first');
-INSERT INTO order_lines(order_id, data) VALUES (1, REPEAT(UNHEX('00FF7F80'), 5000));
-"""
-
-PG_SCHEMA = """
-CREATE SEQUENCE invoice_numbers START 1000;
-CREATE TABLE invoices (id SERIAL PRIMARY KEY, number INT DEFAULT nextval('invoice_numbers'), scan BYTEA);
-CREATE VIEW big_invoices AS SELECT id FROM invoices WHERE length(scan) > 10;
-CREATE FUNCTION invoice_total() RETURNS BIGINT LANGUAGE SQL AS 'SELECT count(*) FROM invoices';
-INSERT INTO invoices(scan) SELECT decode(repeat('00ff7f80', 2000 + i), 'hex') FROM generate_series(1, 20) AS i;
-"""
 
 
 def mysql_login(server):
@@ -62,9 +41,7 @@ def restore_into(request, keys, **target):
 
 @pytest.fixture
 def shop(mariadb):
-    mariadb.sql("DROP DATABASE IF EXISTS shop; DROP DATABASE IF EXISTS shop_copy; CREATE DATABASE shop;")
-    mariadb.sql(MARIADB_SCHEMA, "shop")
-    return "shop"
+    return make_shop(mariadb)
 
 
 def test_a_mariadb_dump_under_writes_is_consistent_and_restores_exactly(tmp_path, make_request, mariadb, shop, keys):
@@ -163,11 +140,7 @@ def test_mariadb_all_makes_a_set_per_database(tmp_path, make_request, mariadb, s
 
 @pytest.fixture
 def invoices(postgresql):
-    postgresql.sql("DROP DATABASE IF EXISTS invoices")
-    postgresql.sql("DROP DATABASE IF EXISTS invoices_copy")
-    postgresql.sql("CREATE DATABASE invoices")
-    postgresql.sql(PG_SCHEMA, "invoices")
-    return "invoices"
+    return make_invoices(postgresql)
 
 
 def test_a_postgresql_dump_restores_table_function_view_and_sequence(
@@ -198,3 +171,32 @@ def test_postgresql_mistakes_fail_clearly_and_the_password_never_shows(tmp_path,
         made = run_backup(make_request(tmp_path, source=PostgreSQLSource("invoices", pg_login(postgresql))), now=DAY)
     assert made.changed and watch.looked > 10 and watch.seen == []
     assert glob.glob("/tmp/s3napback-pgpass-*") == [], "password files are removed"
+
+
+def test_postgresql_all_makes_a_set_per_database_and_one_for_the_roles(
+    tmp_path, make_request, postgresql, invoices, bucket, keys
+):
+    template = make_request(tmp_path)
+    options = {
+        "postgresql_database": ["all"],
+        "login_host": "127.0.0.1",
+        "login_port": postgresql.port,
+        "login_user": "backup",
+        "login_password": PASSWORD,
+        "bucket": bucket,
+        "prefix": "host1",
+        "state_dir": template.state_dir,
+        "gpg_recipient": template.gpg_recipient,
+        "gpg_public_key": template.gpg_public_key,
+        "endpoint_url": template.connection.endpoint_url,
+        "region": "us-east-1",
+        "access_key": template.connection.access_key,
+        "secret_key": template.connection.secret_key,
+    }
+    summary = run_job(options, now=DAY)
+    names = {result["backup_set"]["name"]: result for result in summary["results"]}
+    assert {"pgsql-invoices", "pgsql-postgres", "pgsql-globals"} <= set(names)
+    assert names["pgsql-globals"]["backup"]["key"].endswith("-full.pgsql.zst.gpg")
+    roles = tmp_path / "roles.sql"
+    restore_into(make_request(tmp_path, name="pgsql-globals"), keys, dump_to=str(roles))
+    assert "CREATE ROLE backup;" in roles.read_text()

@@ -7,6 +7,7 @@ from support import fixtures
 from support.ansible_runner import BIN, ROOT
 
 moto, s3, bucket, keys = fixtures.moto, fixtures.s3, fixtures.bucket, fixtures.keys  # shared fixtures
+mariadb, postgresql = fixtures.mariadb, fixtures.postgresql
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,10 @@ import subprocess
 import pytest
 from support import hard_tree, trees
 from support.ansible_runner import ansible
+from support.db_servers import PASSWORD, make_invoices, make_shop
 from support.fixtures import ACCESS_KEY, SECRET_KEY, bucket_contents, open_uploads
 from support.manual_restore import restore_chain
+from support.svn_repos import Repository, dump_of
 
 PLAYBOOKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "playbooks")
 
@@ -67,6 +69,43 @@ def test_playbook_backup_info_restore_verify_on_a_tree_hard_on_tar(tmp_path, ans
     restored = str(tmp_path / "restored")
     assert trees.differences(trees.picture(str(source)), trees.picture(restored)) == []
     assert hard_tree.hard_link_groups(restored) == hard_tree.hard_link_groups(str(source))
+
+
+def test_playbook_databases_and_subversion_through_the_modules(
+    tmp_path, ansible_env, moto, s3, bucket, keys, mariadb, postgresql
+):
+    make_shop(mariadb)
+    make_invoices(postgresql)
+    parent = tmp_path / "svn"
+    parent.mkdir()
+    repositories = []
+    for name in ("alpha", "beta"):
+        repositories.append(Repository(str(parent / name), str(tmp_path / f"wc-{name}")))
+        repositories[-1].commit_round(1)
+    (parent / "lost+found").mkdir()
+    private_key = subprocess.run(
+        ["gpg", "--homedir", keys.secret_home, "--batch", "--armor", "--export-secret-keys"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    extra = {
+        "private_key": private_key,
+        "mysql_socket": mariadb.socket,
+        "pg_port": postgresql.port,
+        "db_password": PASSWORD,
+        "svn_parent": str(parent),
+        "svn_restored": str(tmp_path / "alpha-restored"),
+    }
+    run = run_playbook("databases.yml", tmp_path, ansible_env, moto, bucket, keys, tmp_path, **extra)
+    assert "failed=0" in run.stdout
+    assert PASSWORD not in run.stdout + run.stderr
+    for table in ("orders", "order_lines", "audit"):
+        original = mariadb.sql(f"CHECKSUM TABLE shop.{table} EXTENDED").split()[-1]
+        assert mariadb.sql(f"CHECKSUM TABLE shop_copy.{table} EXTENDED").split()[-1] == original, table
+    check = "SELECT md5(string_agg(encode(scan, 'hex'), ',' ORDER BY id)) FROM invoices; SELECT invoice_total();"
+    assert postgresql.sql(check, "invoices_copy") == postgresql.sql(check, "invoices")
+    assert dump_of(str(tmp_path / "alpha-restored")) == repositories[0].dump()
 
 
 def ad_hoc_result(output: str) -> dict:

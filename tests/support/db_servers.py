@@ -191,3 +191,44 @@ class SecretWatch:
                 if self.secret in data:
                     self.seen.append(f"{proc}/{part}: {data[:200]!r}")
         self.looked += 1
+
+
+MARIADB_SCHEMA = """
+CREATE TABLE orders (id INT AUTO_INCREMENT PRIMARY KEY, customer VARCHAR(50)) ENGINE=InnoDB;
+CREATE TABLE order_lines (id INT AUTO_INCREMENT PRIMARY KEY, order_id INT, data LONGBLOB) ENGINE=InnoDB;
+CREATE TABLE audit (id INT AUTO_INCREMENT PRIMARY KEY, note VARCHAR(100)) ENGINE=InnoDB;
+CREATE VIEW order_count AS SELECT COUNT(*) AS n FROM orders;
+CREATE TRIGGER orders_audit AFTER INSERT ON orders FOR EACH ROW
+  INSERT INTO audit(note) VALUES (CONCAT('order ', NEW.id));
+CREATE PROCEDURE add_order(IN who VARCHAR(50)) INSERT INTO orders(customer) VALUES (who);
+CREATE EVENT nightly ON SCHEDULE EVERY 1 DAY DO DELETE FROM audit WHERE id < 0;
+CALL add_order('first');
+INSERT INTO order_lines(order_id, data) VALUES (1, REPEAT(UNHEX('00FF7F80'), 5000));
+"""
+
+PG_SCHEMA = """
+CREATE SEQUENCE invoice_numbers START 1000;
+CREATE TABLE invoices (id SERIAL PRIMARY KEY, number INT DEFAULT nextval('invoice_numbers'), scan BYTEA);
+CREATE VIEW big_invoices AS SELECT id FROM invoices WHERE length(scan) > 10;
+CREATE FUNCTION invoice_total() RETURNS BIGINT LANGUAGE SQL AS 'SELECT count(*) FROM invoices';
+INSERT INTO invoices(scan) SELECT decode(repeat('00ff7f80', 2000 + i), 'hex') FROM generate_series(1, 20) AS i;
+"""
+
+
+def make_shop(server: MariaDB) -> str:
+    """A MariaDB database with InnoDB tables, blobs, a view, a trigger, a procedure and an event."""
+    server.sql("DROP DATABASE IF EXISTS shop; DROP DATABASE IF EXISTS shop_copy; CREATE DATABASE shop;")
+    server.sql(MARIADB_SCHEMA, "shop")
+    return "shop"
+
+
+def make_invoices(server: PostgreSQL) -> str:
+    """A PostgreSQL database with bytea, a view, a function and a sequence."""
+    for statement in (
+        "DROP DATABASE IF EXISTS invoices",
+        "DROP DATABASE IF EXISTS invoices_copy",
+        "CREATE DATABASE invoices",
+    ):
+        server.sql(statement)
+    server.sql(PG_SCHEMA, "invoices")
+    return "invoices"

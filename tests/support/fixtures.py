@@ -7,6 +7,7 @@ import uuid
 import boto3
 import pytest
 
+from .db_servers import MariaDB, PostgreSQL
 from .keys import make_keys
 from .processes import MotoServer
 
@@ -43,6 +44,20 @@ def keys(tmp_path_factory):
     made = make_keys(str(tmp_path_factory.mktemp("keys")))
     yield made
     made.stop_agents()
+
+
+@pytest.fixture(scope="session")
+def mariadb():
+    server = MariaDB().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgresql():
+    server = PostgreSQL().start()
+    yield server
+    server.stop()
 
 
 def bucket_contents(s3, bucket: str) -> list[str]:
