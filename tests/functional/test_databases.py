@@ -200,3 +200,15 @@ def test_postgresql_all_makes_a_set_per_database_and_one_for_the_roles(
     roles = tmp_path / "roles.sql"
     restore_into(make_request(tmp_path, name="pgsql-globals"), keys, dump_to=str(roles))
     assert "CREATE ROLE backup;" in roles.read_text()
+
+
+def test_a_postgresql_restore_over_an_existing_database_needs_force(tmp_path, make_request, postgresql, invoices, keys):
+    request = make_request(tmp_path, source=PostgreSQLSource("invoices", pg_login(postgresql)))
+    run_backup(request, now=DAY)
+    restore_into(request, keys, postgresql_database="invoices_copy", login=pg_login(postgresql))
+    postgresql.sql("DELETE FROM invoices WHERE id > 5", "invoices_copy")
+    with pytest.raises(BackupError, match=r"^pg_restore: .*pgsql-invoices/.*: .*already exists"):
+        restore_into(request, keys, postgresql_database="invoices_copy", login=pg_login(postgresql))
+    restore_into(request, keys, postgresql_database="invoices_copy", login=pg_login(postgresql), force=True)
+    count = "SELECT count(*) FROM invoices"
+    assert postgresql.sql(count, "invoices_copy") == postgresql.sql(count, "invoices") == "20\n"

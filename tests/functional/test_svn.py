@@ -130,3 +130,11 @@ def test_svn_parent_backs_up_each_repository_and_skips_or_reports_the_rest(tmp_p
     assert results[2]["failed"] and results[2]["stage"] == "source"
     assert notes == [f"{parent / 'not-a-repo'} is not a Subversion repository: skipped"]
     assert len([k for k in bucket_contents(s3, bucket) if k.endswith(".svndump.zst.gpg")]) == 2
+
+
+def test_a_path_that_is_not_a_repository_is_refused_before_anything_runs(tmp_path, make_request, s3, bucket):
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    with pytest.raises(BackupError, match=rf"^source: {plain} is not a readable Subversion repository \(svnlook: "):
+        run_backup(make_request(tmp_path, source=SvnSource(str(plain))), now=at(0))
+    assert bucket_contents(s3, bucket) == [] and not (tmp_path / "state").exists()
