@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 from . import naming
 from .errors import BackupError
-from .pipeline import Stage, StageResult
-from .sources import Prepared
+from .pipeline import Stage
+from .sources import BaseSource, Prepared
 from .state import SetState
 
 MYSQL_SYSTEM_SCHEMAS = ("information_schema", "performance_schema", "mysql", "sys")
@@ -131,7 +131,7 @@ def postgresql_databases(login: Login) -> list[str]:
 
 
 @dataclass(frozen=True)
-class MySQLSource:
+class MySQLSource(BaseSource):
     """One database (or, with ``database=None``, every one in a single --all-databases dump)."""
 
     database: str | None
@@ -158,26 +158,15 @@ class MySQLSource:
             "socket": self.login.unix_socket,
         }
 
-    def unchanged(self, state: SetState) -> str | None:
-        return None
-
     def prepare(self, kind: str, state: SetState) -> Prepared:
         options = mysql_options_file(self.login)  # must be mysqldump's first option
         argv = ["mysqldump", f"--defaults-extra-file={options}", *self.dump_options]
         argv += ["--all-databases"] if self.database is None else [self.database]
         return Prepared(Stage("mysqldump", argv), cleanup=_remover(options))
 
-    @staticmethod
-    def bytes_in(result: StageResult) -> int | None:
-        return None
-
-    @staticmethod
-    def warnings(result: StageResult) -> list[str]:
-        return []
-
 
 @dataclass(frozen=True)
-class PostgreSQLSource:
+class PostgreSQLSource(BaseSource):
     """One database in pg_dump's custom format (restorable, selectively, with pg_restore), or with
     ``database=None`` the cluster's roles and tablespaces (pg_dumpall --globals-only)."""
 
@@ -206,9 +195,6 @@ class PostgreSQLSource:
             "host": self.login.unix_socket or self.login.host,
         }
 
-    def unchanged(self, state: SetState) -> str | None:
-        return None
-
     def prepare(self, kind: str, state: SetState) -> Prepared:
         passfile = pgpass_file(self.login)
         connection, env = pg_connection(self.login, passfile)
@@ -218,14 +204,6 @@ class PostgreSQLSource:
             argv = ["pg_dump", "--format=custom", *connection, f"--dbname={self.database}"]
         cleanup = _remover(passfile) if passfile else (lambda: None)
         return Prepared(Stage(argv[0], argv, env=env), cleanup=cleanup)
-
-    @staticmethod
-    def bytes_in(result: StageResult) -> int | None:
-        return None
-
-    @staticmethod
-    def warnings(result: StageResult) -> list[str]:
-        return []
 
 
 def _mysql_name(name: str) -> str:

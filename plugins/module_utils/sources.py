@@ -2,8 +2,8 @@
 # collection; its interfaces may change without notice.
 """Backup sources: what produces the stream at the head of the pipe.
 
-A source checks that it can be read, names its set, and gives its pipeline stage. Databases and
-Subversion repositories will be more classes with the same shape.
+A source checks that it can be read, names its set, and prepares each run's pipeline stage. This
+file holds directories and what every source shares; databases.py and svn.py hold the others.
 """
 
 from __future__ import annotations
@@ -32,8 +32,24 @@ class Prepared:
     cleanup: Callable[[], None] = lambda: None  # removes what the stage needed (a 0600 password file)
 
 
+class BaseSource:
+    """What a source does unless it knows better: nothing tells in advance that it is unchanged,
+    and its tool reports no input size and no warnings."""
+
+    def unchanged(self, state: SetState) -> str | None:
+        return None
+
+    @staticmethod
+    def bytes_in(result: StageResult) -> int | None:
+        return None
+
+    @staticmethod
+    def warnings(result: StageResult) -> list[str]:
+        return []
+
+
 @dataclass(frozen=True)
-class DirectorySource:
+class DirectorySource(BaseSource):
     """A directory tree, archived by GNU tar, incrementally with ``--listed-incremental``."""
 
     path: str
@@ -62,9 +78,6 @@ class DirectorySource:
 
     def describe(self) -> dict:
         return {"type": self.type, "path": self.path, "exclude": list(self.exclude)}
-
-    def unchanged(self, state: SetState) -> str | None:
-        return None  # only tar can tell, by making the diff
 
     def prepare(self, kind: str, state: SetState) -> Prepared:
         return Prepared(self.stage(state.prepare(kind)))

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from . import naming
 from .errors import BackupError
-from .pipeline import Stage, StageResult
-from .sources import Prepared
+from .pipeline import Stage
+from .sources import BaseSource, Prepared
 from .state import SetState
 
 
@@ -48,7 +48,7 @@ def repositories_under(parent: str) -> tuple[list[str], list[str]]:
 
 
 @dataclass(frozen=True)
-class SvnSource:
+class SvnSource(BaseSource):
     """A Subversion repository: a full is revisions 0:HEAD, a diff LAST+1:HEAD."""
 
     path: str
@@ -86,11 +86,3 @@ class SvnSource:
             argv.append("--incremental")
         argv += ["--", self.path]
         return Prepared(Stage("svnadmin", argv), {"revision": head}, {"revisions": [first, head]})
-
-    @staticmethod
-    def bytes_in(result: StageResult) -> int | None:
-        return None
-
-    @staticmethod
-    def warnings(result: StageResult) -> list[str]:
-        return []

@@ -32,3 +32,26 @@ def make_request(moto, bucket, keys, tmp_path):
         return BackupRequest(**{**values, **overrides})
 
     return make
+
+
+@pytest.fixture
+def job_options(make_request, bucket):
+    """The option dict of a module task or config job, by the module's names, into the test bucket."""
+
+    def make(**source):
+        template = make_request("/unused")
+        connection = template.connection
+        return {
+            "bucket": bucket,
+            "prefix": "host1",
+            "state_dir": template.state_dir,
+            "gpg_recipient": template.gpg_recipient,
+            "gpg_public_key": template.gpg_public_key,
+            "endpoint_url": connection.endpoint_url,
+            "region": connection.region,
+            "access_key": connection.access_key,
+            "secret_key": connection.secret_key,
+            **source,
+        }
+
+    return make

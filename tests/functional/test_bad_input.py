@@ -2,7 +2,6 @@
 
 import datetime
 import os
-import subprocess
 
 import pytest
 from support import trees
@@ -14,27 +13,6 @@ from ansible_collections.s3napback.s3napback.plugins.module_utils.errors import 
 from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Connection
 
 DAY = datetime.datetime(2026, 12, 31, 2, 30, tzinfo=datetime.timezone.utc)
-
-
-def _secret_key_text(keys):
-    return subprocess.run(
-        [
-            "gpg",
-            "--homedir",
-            keys.secret_home,
-            "--batch",
-            "--armor",
-            "--pinentry-mode",
-            "loopback",
-            "--passphrase",
-            "",
-            "--export-secret-keys",
-            keys.fingerprint,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
 
 
 CASES = {
@@ -67,7 +45,7 @@ CASES = {
         r"^gpg: gpg_public_key holds no valid OpenPGP public key$",
     ),
     "secret key as public key": (
-        lambda keys: {"gpg_public_key": _secret_key_text(keys)},
+        lambda keys: {"gpg_public_key": keys.secret_key_text()},
         r"^gpg: gpg_public_key holds a secret key: give backed-up hosts the public key only$",
     ),
     "encrypt false with recipient": (

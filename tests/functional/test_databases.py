@@ -8,12 +8,12 @@ import threading
 
 import pytest
 from support.db_servers import PASSWORD, SecretWatch, make_invoices, make_shop
+from support.engine import restore_set
 from support.fixtures import bucket_contents, open_uploads
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils.backup import run_backup, run_job
 from ansible_collections.s3napback.s3napback.plugins.module_utils.databases import Login, MySQLSource, PostgreSQLSource
 from ansible_collections.s3napback.s3napback.plugins.module_utils.errors import BackupError
-from ansible_collections.s3napback.s3napback.plugins.module_utils.restore import RestoreRequest, run_restore
 
 DAY = datetime.datetime(2026, 12, 31, 2, 30, tzinfo=datetime.timezone.utc)
 
@@ -24,19 +24,6 @@ def mysql_login(server):
 
 def pg_login(server):
     return Login(host="127.0.0.1", port=server.port, user="backup", password=PASSWORD)
-
-
-def restore_into(request, keys, **target):
-    return run_restore(
-        RestoreRequest(
-            bucket=request.bucket,
-            name=request.set_name,
-            prefix="host1",
-            connection=request.connection,
-            gpg_home=keys.secret_home,
-            **target,
-        )
-    )
 
 
 @pytest.fixture
@@ -67,7 +54,7 @@ def test_a_mariadb_dump_under_writes_is_consistent_and_restores_exactly(tmp_path
         writer.stdin.close()
         writer.wait()
     assert during.backup["kind"] == "full" and during.backup["key"].endswith("-full.mysql.zst.gpg")
-    restore_into(request, keys, mysql_database="shop_copy", login=mysql_login(mariadb))
+    restore_set(request, keys, mysql_database="shop_copy", login=mysql_login(mariadb))
     orders, lines, audit = (
         int(mariadb.sql(f"SELECT COUNT(*) FROM {t}", "shop_copy")) for t in ("orders", "order_lines", "audit")
     )
@@ -79,7 +66,7 @@ def test_a_mariadb_dump_under_writes_is_consistent_and_restores_exactly(tmp_path
     )
     assert settled.backup["kind"] == "full"  # databases have no diffs
     mariadb.sql("DROP DATABASE shop_copy")
-    restore_into(request, keys, mysql_database="shop_copy", login=mysql_login(mariadb))
+    restore_set(request, keys, mysql_database="shop_copy", login=mysql_login(mariadb))
     for table in ("orders", "order_lines", "audit"):
         original = mariadb.sql(f"CHECKSUM TABLE shop.{table} EXTENDED").split()[-1]
         assert mariadb.sql(f"CHECKSUM TABLE shop_copy.{table} EXTENDED").split()[-1] == original, table
@@ -115,24 +102,11 @@ def test_mariadb_mistakes_fail_clearly_and_the_password_never_shows(tmp_path, ma
     assert glob.glob("/tmp/s3napback-mysql-*") == [], "password files are removed"
 
 
-def test_mariadb_all_makes_a_set_per_database(tmp_path, make_request, mariadb, shop, bucket):
+def test_mariadb_all_makes_a_set_per_database(job_options, mariadb, shop):
     mariadb.sql("DROP DATABASE IF EXISTS crm; CREATE DATABASE crm; CREATE TABLE crm.people (id INT PRIMARY KEY);")
-    template = make_request(tmp_path)
-    options = {
-        "mysql_database": ["all"],
-        "login_unix_socket": mariadb.socket,
-        "login_user": "backup",
-        "login_password": PASSWORD,
-        "bucket": bucket,
-        "prefix": "host1",
-        "state_dir": template.state_dir,
-        "gpg_recipient": template.gpg_recipient,
-        "gpg_public_key": template.gpg_public_key,
-        "endpoint_url": template.connection.endpoint_url,
-        "region": "us-east-1",
-        "access_key": template.connection.access_key,
-        "secret_key": template.connection.secret_key,
-    }
+    options = job_options(
+        mysql_database=["all"], login_unix_socket=mariadb.socket, login_user="backup", login_password=PASSWORD
+    )
     summary = run_job(options, now=DAY)
     names = sorted(result["backup_set"]["name"] for result in summary["results"])
     assert names == ["mysql-crm", "mysql-shop"] and all(r["changed"] for r in summary["results"])
@@ -149,14 +123,14 @@ def test_a_postgresql_dump_restores_table_function_view_and_sequence(
     request = make_request(tmp_path, source=PostgreSQLSource("invoices", pg_login(postgresql)))
     made = run_backup(request, now=DAY)
     assert made.backup["key"].endswith("-full.pgdump.zst.gpg")
-    restore_into(request, keys, postgresql_database="invoices_copy", login=pg_login(postgresql))
+    restore_set(request, keys, postgresql_database="invoices_copy", login=pg_login(postgresql))
     check = (
         "SELECT md5(string_agg(id || ':' || number || ':' || encode(scan, 'hex'), ',' ORDER BY id)) FROM invoices;"
         " SELECT invoice_total(); SELECT count(*) FROM big_invoices; SELECT last_value FROM invoice_numbers;"
     )
     assert postgresql.sql(check, "invoices_copy") == postgresql.sql(check, "invoices")
     dumped = tmp_path / "invoices.pgdump"
-    restore_into(request, keys, dump_to=str(dumped))
+    restore_set(request, keys, dump_to=str(dumped))
     listing = subprocess.run(["pg_restore", "--list", str(dumped)], capture_output=True, text=True, check=True)
     assert "FUNCTION public invoice_total()" in listing.stdout
 
@@ -174,41 +148,31 @@ def test_postgresql_mistakes_fail_clearly_and_the_password_never_shows(tmp_path,
 
 
 def test_postgresql_all_makes_a_set_per_database_and_one_for_the_roles(
-    tmp_path, make_request, postgresql, invoices, bucket, keys
+    tmp_path, make_request, job_options, postgresql, invoices, keys
 ):
-    template = make_request(tmp_path)
-    options = {
-        "postgresql_database": ["all"],
-        "login_host": "127.0.0.1",
-        "login_port": postgresql.port,
-        "login_user": "backup",
-        "login_password": PASSWORD,
-        "bucket": bucket,
-        "prefix": "host1",
-        "state_dir": template.state_dir,
-        "gpg_recipient": template.gpg_recipient,
-        "gpg_public_key": template.gpg_public_key,
-        "endpoint_url": template.connection.endpoint_url,
-        "region": "us-east-1",
-        "access_key": template.connection.access_key,
-        "secret_key": template.connection.secret_key,
-    }
+    options = job_options(
+        postgresql_database=["all"],
+        login_host="127.0.0.1",
+        login_port=postgresql.port,
+        login_user="backup",
+        login_password=PASSWORD,
+    )
     summary = run_job(options, now=DAY)
     names = {result["backup_set"]["name"]: result for result in summary["results"]}
     assert {"pgsql-invoices", "pgsql-postgres", "pgsql-globals"} <= set(names)
     assert names["pgsql-globals"]["backup"]["key"].endswith("-full.pgsql.zst.gpg")
     roles = tmp_path / "roles.sql"
-    restore_into(make_request(tmp_path, name="pgsql-globals"), keys, dump_to=str(roles))
+    restore_set(make_request(tmp_path, name="pgsql-globals"), keys, dump_to=str(roles))
     assert "CREATE ROLE backup;" in roles.read_text()
 
 
 def test_a_postgresql_restore_over_an_existing_database_needs_force(tmp_path, make_request, postgresql, invoices, keys):
     request = make_request(tmp_path, source=PostgreSQLSource("invoices", pg_login(postgresql)))
     run_backup(request, now=DAY)
-    restore_into(request, keys, postgresql_database="invoices_copy", login=pg_login(postgresql))
+    restore_set(request, keys, postgresql_database="invoices_copy", login=pg_login(postgresql))
     postgresql.sql("DELETE FROM invoices WHERE id > 5", "invoices_copy")
     with pytest.raises(BackupError, match=r"^pg_restore: .*pgsql-invoices/.*: .*already exists"):
-        restore_into(request, keys, postgresql_database="invoices_copy", login=pg_login(postgresql))
-    restore_into(request, keys, postgresql_database="invoices_copy", login=pg_login(postgresql), force=True)
+        restore_set(request, keys, postgresql_database="invoices_copy", login=pg_login(postgresql))
+    restore_set(request, keys, postgresql_database="invoices_copy", login=pg_login(postgresql), force=True)
     count = "SELECT count(*) FROM invoices"
     assert postgresql.sql(count, "invoices_copy") == postgresql.sql(count, "invoices") == "20\n"

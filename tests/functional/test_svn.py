@@ -5,13 +5,13 @@ import datetime
 import os
 
 import pytest
+from support.engine import restore_set
 from support.faulty_proxy import FaultyProxy
 from support.fixtures import bucket_contents, open_uploads
 from support.svn_repos import Repository, dump_of
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils.backup import run_backup, run_job
 from ansible_collections.s3napback.s3napback.plugins.module_utils.errors import BackupError, JobFailed
-from ansible_collections.s3napback.s3napback.plugins.module_utils.restore import RestoreRequest, run_restore
 from ansible_collections.s3napback.s3napback.plugins.module_utils.svn import SvnSource
 
 DAY = datetime.datetime(2026, 12, 31, 2, 30, tzinfo=datetime.timezone.utc)
@@ -33,17 +33,7 @@ def repository(tmp_path):
 
 
 def restore_into(request, keys, path, day):
-    return run_restore(
-        RestoreRequest(
-            bucket=request.bucket,
-            name=request.set_name,
-            prefix="host1",
-            connection=request.connection,
-            gpg_home=keys.secret_home,
-            at=stamp(day),
-            svn_repository=path,
-        )
-    )
+    return restore_set(request, keys, at=stamp(day), svn_repository=path)
 
 
 def test_full_then_diffs_by_revision_restore_each_point_exactly(tmp_path, make_request, repository, keys, s3, bucket):
@@ -99,7 +89,7 @@ def test_a_failed_upload_loses_no_revision(tmp_path, make_request, repository, m
     assert dump_of(restored) == repository.dump()
 
 
-def test_svn_parent_backs_up_each_repository_and_skips_or_reports_the_rest(tmp_path, make_request, s3, bucket):
+def test_svn_parent_backs_up_each_repository_and_skips_or_reports_the_rest(tmp_path, job_options, s3, bucket):
     parent = tmp_path / "repos"
     parent.mkdir()
     for name in ("alpha", "beta"):
@@ -108,19 +98,7 @@ def test_svn_parent_backs_up_each_repository_and_skips_or_reports_the_rest(tmp_p
     broken = parent / "broken"
     Repository(str(broken), str(tmp_path / "wc-broken"))
     os.unlink(broken / "db" / "current")  # a repository that svnlook cannot read
-    template = make_request(tmp_path)
-    options = {
-        "svn_parent": str(parent),
-        "bucket": bucket,
-        "prefix": "host1",
-        "state_dir": template.state_dir,
-        "gpg_recipient": template.gpg_recipient,
-        "gpg_public_key": template.gpg_public_key,
-        "endpoint_url": template.connection.endpoint_url,
-        "region": "us-east-1",
-        "access_key": template.connection.access_key,
-        "secret_key": template.connection.secret_key,
-    }
+    options = job_options(svn_parent=str(parent))
     with pytest.raises(JobFailed, match=r"^backup: 1 of 3 sets failed; first: svn-.*broken") as failure:
         run_job(options, now=at(0))
     results, notes = failure.value.result["results"], failure.value.result["notes"]

@@ -2,7 +2,6 @@
 
 import json
 import os
-import subprocess
 
 import pytest
 from support import hard_tree, trees
@@ -55,12 +54,7 @@ def test_playbook_full_idempotence_diff_errors_then_manual_restore(tmp_path, ans
 def test_playbook_backup_info_restore_verify_on_a_tree_hard_on_tar(tmp_path, ansible_env, moto, s3, bucket, keys):
     source = tmp_path / "source"
     hard_tree.build_hard_tree(str(source))
-    private_key = subprocess.run(
-        ["gpg", "--homedir", keys.secret_home, "--batch", "--armor", "--export-secret-keys"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    private_key = keys.secret_key_text()
     extra = {"dest": str(tmp_path / "restored"), "private_key": private_key, "public_home": keys.public_home}
     run = run_playbook("restore.yml", tmp_path, ansible_env, moto, bucket, keys, source, **extra)
     assert "failed=0" in run.stdout and "ignored=1" in run.stdout
@@ -83,12 +77,7 @@ def test_playbook_databases_and_subversion_through_the_modules(
         repositories.append(Repository(str(parent / name), str(tmp_path / f"wc-{name}")))
         repositories[-1].commit_round(1)
     (parent / "lost+found").mkdir()
-    private_key = subprocess.run(
-        ["gpg", "--homedir", keys.secret_home, "--batch", "--armor", "--export-secret-keys"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    private_key = keys.secret_key_text()
     extra = {
         "private_key": private_key,
         "mysql_socket": mariadb.socket,

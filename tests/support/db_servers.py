@@ -20,6 +20,18 @@ def _run(argv: list[str], **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(argv, check=True, capture_output=True, text=True, **kwargs)
 
 
+def _shut_down(process: subprocess.Popen | None, shutdown: list[str], base: str) -> None:
+    """Ask the server to stop cleanly, kill it if it will not, and remove its files."""
+    if process and process.poll() is None:
+        subprocess.run(shutdown, check=False, capture_output=True)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    shutil.rmtree(base, ignore_errors=True)
+
+
 class MariaDB:
     def __init__(self):
         self.base = tempfile.mkdtemp(prefix="s3napback-mariadb-")
@@ -69,18 +81,9 @@ class MariaDB:
         return _run([*self.client(), *([database] if database else [])], input=statements).stdout
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            subprocess.run(
-                ["mariadb-admin", "--no-defaults", f"--socket={self.socket}", "-uroot", "shutdown"],
-                check=False,
-                capture_output=True,
-            )
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        shutil.rmtree(self.base, ignore_errors=True)
+        _shut_down(
+            self.process, ["mariadb-admin", "--no-defaults", f"--socket={self.socket}", "-uroot", "shutdown"], self.base
+        )
 
 
 class PostgreSQL:
@@ -143,18 +146,9 @@ class PostgreSQL:
         ).stdout
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            subprocess.run(
-                self._as_postgres(f"{self.bin}/pg_ctl", "-D", self.datadir, "stop", "-m", "fast"),
-                check=False,
-                capture_output=True,
-            )
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        shutil.rmtree(self.base, ignore_errors=True)
+        _shut_down(
+            self.process, self._as_postgres(f"{self.bin}/pg_ctl", "-D", self.datadir, "stop", "-m", "fast"), self.base
+        )
 
 
 class SecretWatch:

@@ -17,6 +17,20 @@ class TestKeys:
     public_key: str  # armored
     fingerprint: str
 
+    def secret_key_text(self) -> str:
+        """The armored secret key, as an operator would hand it to a restore."""
+        return _gpg(
+            self.secret_home,
+            "--armor",
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            "",
+            "--export-secret-keys",
+            self.fingerprint,
+            text=True,
+        ).stdout
+
     def stop_agents(self) -> None:
         for home in (self.public_home, self.secret_home):
             subprocess.run(["gpgconf", "--homedir", home, "--kill", "all"], check=False)

@@ -1,0 +1,17 @@
+"""Calling the engine the way the tests do it most."""
+
+from __future__ import annotations
+
+from ansible_collections.s3napback.s3napback.plugins.module_utils.restore import RestoreRequest, run_restore
+
+
+def restore_set(request, keys, check_mode: bool = False, **overrides):
+    """Restore (or verify) the set ``request`` backs up, from prefix host1, with the test keys."""
+    values = {
+        "bucket": request.bucket,
+        "name": request.set_name,
+        "prefix": "host1",
+        "connection": request.connection,
+        "gpg_home": keys.secret_home,
+    }
+    return run_restore(RestoreRequest(**{**values, **overrides}), check_mode=check_mode)
