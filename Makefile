@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYVER = $(shell $(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
-.PHONY: demo test lint pytest sanity units system clean
+.PHONY: demo test lint pytest sanity units system system-tests clean
 
 $(VENV)/.installed: requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,9 @@ $(VENV)/.installed: requirements-dev.txt constraints.txt
 system:
 	tests/scripts/system-packages.sh
 
+system-tests:
+	tests/scripts/system-packages.sh --tests
+
 ## demo: a real backup and restore against a local S3 server started for it (no AWS account needed)
 demo: system $(VENV)/.installed
 	VENV=$(VENV) examples/demo.sh
@@ -22,17 +25,17 @@ demo: system $(VENV)/.installed
 ## test: lint, every pytest suite (real S3 server, gpg, tar), ansible-test sanity and units
 test: lint pytest sanity units
 
-lint: system $(VENV)/.installed
+lint: system-tests $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-pytest: system $(VENV)/.installed
+pytest: system-tests $(VENV)/.installed
 	$(BIN)/pytest
 
-sanity: system $(VENV)/.installed
+sanity: system-tests $(VENV)/.installed
 	VENV=$(VENV) tests/scripts/ansible-test.sh sanity --venv --python $(PYVER)
 
-units: system $(VENV)/.installed
+units: system-tests $(VENV)/.installed
 	VENV=$(VENV) tests/scripts/ansible-test.sh units --venv --python $(PYVER)
 
 clean:

@@ -1,21 +1,29 @@
 #!/usr/bin/env bash
-# Make sure the programs s3napback and its tests run are installed: on Debian/Ubuntu as root,
-# install what is missing with apt-get; elsewhere, name what is missing and fail.
-# Usage: tests/scripts/system-packages.sh [extra Debian packages...]
+# Make sure the programs s3napback (and, with --tests, its tests) run are installed: on
+# Debian/Ubuntu as root, install what is missing with apt-get; elsewhere, name it and fail.
+# Usage: tests/scripts/system-packages.sh [--tests] [extra Debian packages...]
 set -euo pipefail
 declare -A package_of=(
-  [gpg]=gnupg [gpgconf]=gnupg [tar]=tar [zstd]=zstd [gzip]=gzip [git]=git [make]=make [pgrep]=procps
-  [svnadmin]=subversion [svn]=subversion
-  [mariadbd]=mariadb-server [mariadb-install-db]=mariadb-server [mysqldump]=mariadb-client [mysql]=mariadb-client
-  [pg_dump]=postgresql-client [psql]=postgresql-client [runuser]=util-linux
+  [gpg]=gnupg [gpgconf]=gnupg [tar]=tar [zstd]=zstd [gzip]=gzip [git]=git [make]=make
 )
+tests=false
+if [ "${1:-}" = --tests ]; then
+  tests=true
+  shift
+  # The tests run real database servers and Subversion, and watch processes.
+  package_of+=(
+    [svnadmin]=subversion [svn]=subversion [pgrep]=procps [runuser]=util-linux
+    [mariadbd]=mariadb-server [mariadb-install-db]=mariadb-server [mysqldump]=mariadb-client [mysql]=mariadb-client
+    [pg_dump]=postgresql-client [psql]=postgresql-client
+  )
+fi
 missing=("$@")
 for command in "${!package_of[@]}"; do
   PATH="$PATH:/usr/sbin:/sbin" command -v "$command" >/dev/null 2>&1 || missing+=("${package_of[$command]}")
 done
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 # The tests start their own PostgreSQL server, which is not on PATH.
-compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || missing+=(postgresql)
+if $tests && ! compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null; then missing+=(postgresql); fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
