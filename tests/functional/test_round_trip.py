@@ -3,6 +3,7 @@
 import datetime
 import hashlib
 import json
+import os
 import subprocess
 import threading
 import time
@@ -159,8 +160,10 @@ def test_a_file_changing_while_tar_reads_it_is_a_warning_not_a_failure(tmp_path,
     source = tmp_path / "source"
     trees.build_tree(str(source))
     growing = source / "growing.log"
-    with open(growing, "wb") as handle:
-        handle.truncate(300 * 1024 * 1024)  # zeros: quick to compress, long enough for tar to read
+    block = os.urandom(8 * 1024 * 1024)
+    with open(growing, "wb") as handle:  # incompressible, so the upload paces tar: a long read
+        for _block in range(16):
+            handle.write(block)
     stop = threading.Event()
 
     def append_until_stopped():
