@@ -1,13 +1,14 @@
 """MariaDB and PostgreSQL against real servers: consistent dumps under writes, restores compared
 table by table, routines and views included, and passwords that never show."""
 
+import dataclasses
 import datetime
 import glob
 import subprocess
 import threading
 
 import pytest
-from support.db_servers import PASSWORD, SecretWatch, make_invoices, make_shop
+from support.db_servers import PASSWORD, MariaDB, SecretWatch, make_invoices, make_shop
 from support.engine import restore_set
 from support.fixtures import bucket_contents, open_uploads
 
@@ -176,3 +177,29 @@ def test_a_postgresql_restore_over_an_existing_database_needs_force(tmp_path, ma
     restore_set(request, keys, postgresql_database="invoices_copy", login=pg_login(postgresql), force=True)
     count = "SELECT count(*) FROM invoices"
     assert postgresql.sql(count, "invoices_copy") == postgresql.sql(count, "invoices") == "20\n"
+
+
+def test_a_server_gone_half_way_fails_the_backup_and_leaves_the_bucket_as_it_was(tmp_path, make_request, s3, bucket):
+    server = MariaDB().start()  # its own server: this test kills it
+    try:
+        server.sql("CREATE DATABASE big; CREATE TABLE big.t (id INT PRIMARY KEY, data LONGBLOB) ENGINE=InnoDB;")
+        request = make_request(tmp_path, source=MySQLSource("big", Login(unix_socket=server.socket, user="root")))
+        earlier = run_backup(request, now=DAY)  # a good backup, which the failed run must not touch
+        random_100k = "CONCAT(" + ", ".join(["RANDOM_BYTES(1024)"] * 100) + ")"  # incompressible: fills parts
+        server.sql(f"INSERT INTO t SELECT seq, {random_100k} FROM seq_1_to_600;", "big")  # 60 MB
+
+        def kill_the_server_once_uploading(stage, size):
+            if server.process.poll() is None:
+                server.process.kill()
+
+        with pytest.raises(BackupError, match=r"^mysqldump: .*(Lost connection|2013)"):
+            run_backup(
+                dataclasses.replace(request, force=True),
+                now=DAY + datetime.timedelta(hours=1),
+                progress=kill_the_server_once_uploading,
+            )
+    finally:
+        server.process.kill()
+        server.stop()
+    assert bucket_contents(s3, bucket) == sorted([earlier.backup["key"], earlier.backup["manifest_key"]])
+    assert open_uploads(s3, bucket) == []
