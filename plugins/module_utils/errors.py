@@ -24,3 +24,8 @@ class JobFailed(BackupError):
     def __init__(self, stage: str, cause: str, result: dict):
         super().__init__(stage, cause)
         self.result = result
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived (systemd stopping the unit, a cron job killed): unwind like Ctrl-C, so every
+    ``with`` on the way kills the pipeline, aborts the upload and leaves the state as it was."""

@@ -13,7 +13,7 @@ ansible_collections.s3napback.s3napback.plugins.module_utils.host_command``.
     KEYS: --gpg-home DIR | --gpg-private-key-file FILE, and --passphrase-file FILE
 
 Exit codes: 0 done, 3 nothing to do (no job was due), 1 a job failed (the others still ran), 2 usage
-or configuration error.
+or configuration error, 143 stopped by SIGTERM (the running job's upload aborted, its state as it was).
 """
 
 from __future__ import annotations
@@ -23,12 +23,13 @@ import dataclasses
 import datetime
 import json
 import os
+import signal
 import sys
 import time
 
 from . import config
 from .backup import run_backup
-from .errors import BackupError
+from .errors import BackupError, Terminated
 from .inventory import describe_set
 from .naming import set_prefix
 from .options import connection_from, login_from
@@ -37,6 +38,11 @@ from .s3 import Bucket
 from .version import VERSION
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOTHING = 0, 1, 2, 3
+EXIT_TERMINATED = 128 + signal.SIGTERM
+
+
+def _terminate(signum, _frame):
+    raise Terminated(f"stopped by {signal.Signals(signum).name}")
 
 
 class Progress:
@@ -187,7 +193,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="s3napback",
         description="Streamed, encrypted, incremental backups to S3, as configured in the config file.",
-        epilog="Exit codes: 0 done, 3 nothing was due, 1 a job failed, 2 usage or configuration error.",
+        epilog="Exit codes: 0 done, 3 nothing was due, 1 a job failed, 2 usage or configuration error,"
+        " 143 stopped by SIGTERM.",
     )
     parser.add_argument("--version", action="version", version=f"s3napback {VERSION}")
     parser.add_argument(
@@ -225,6 +232,15 @@ COMMANDS = {"run": _run, "list": _list, "restore": _restore, "verify": _restore}
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _main(args)
+    except (Terminated, KeyboardInterrupt) as exc:
+        sys.stderr.write(f"s3napback: {exc or 'interrupted'}; the unfinished upload was aborted, state is unchanged\n")
+        return EXIT_TERMINATED
+
+
+def _main(args) -> int:
     try:
         jobs, notes = config.load(args.config)
         selected = config.select(jobs, getattr(args, "jobs", None) or [])

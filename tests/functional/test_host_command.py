@@ -1,10 +1,12 @@
 """The s3napback host command, run as cron would run it: exit codes, log lines, JSON, restore."""
 
+import contextlib
 import json
 import os
 import pty
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import zipfile
@@ -12,7 +14,7 @@ import zipfile
 import pytest
 import yaml
 from support import trees
-from support.fixtures import ACCESS_KEY, SECRET_KEY, bucket_contents
+from support.fixtures import ACCESS_KEY, SECRET_KEY, bucket_contents, open_uploads
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COLLECTIONS = next(p for p in sys.path if os.path.isdir(os.path.join(p, "ansible_collections", "s3napback")))
@@ -207,3 +209,41 @@ def test_on_a_terminal_a_live_line_shows_stage_bytes_and_rate(setup, tmp_path):
     assert process.returncode == 0
     assert re.search(rb"\r\x1b\[Ketc: uploading [\d,.]+ MB at [\d,.]+ MB/s", shown), shown[-300:]
     assert b"status=ok" in out and b"\r" not in out  # the log line stays clean
+
+
+def test_sigterm_mid_upload_aborts_it_and_leaves_the_state_for_a_correct_next_run(setup, tmp_path, s3, bucket):
+    config, _document = setup
+    assert s3napback(config, "run", "etc").returncode == 0
+    state = tmp_path / "state"
+    before = {p.name: p.read_bytes() for p in state.iterdir() if p.is_file() and p.suffix != ".lock"}
+    objects = bucket_contents(s3, bucket)
+    with open(tmp_path / "etc" / "big.bin", "wb") as handle:
+        handle.write(os.urandom(160 * 1024 * 1024))  # incompressible: the upload takes seconds
+    controller, terminal = pty.openpty()  # a terminal, so progress says when the upload has begun
+    process = subprocess.Popen(
+        [sys.executable, "-m", MODULE, "--config", str(config), "run", "etc", "--force"],
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        env=CRON_ENV,
+    )
+    os.close(terminal)
+    shown = b""
+    while b"uploading" not in shown:
+        shown += os.read(controller, 4096)
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=60)
+    with contextlib.suppress(OSError):
+        shown += os.read(controller, 4096)
+    os.close(controller)
+    assert process.returncode == 143
+    assert b"stopped by SIGTERM; the unfinished upload was aborted, state is unchanged" in shown
+    assert bucket_contents(s3, bucket) == objects and open_uploads(s3, bucket) == []
+    after = {p.name: p.read_bytes() for p in state.iterdir() if p.is_file() and p.suffix != ".lock"}
+    assert after == before
+    assert not [p for p in state.iterdir() if p.name.endswith(".new")]
+    assert (
+        subprocess.run(["pgrep", "-f", f"--directory={tmp_path / 'etc'}"], capture_output=True, check=False).stdout
+        == b""
+    ), "no tar left behind"
+    again = s3napback(config, "run", "etc", "--force")  # the lock is free and the diff follows the last backup
+    assert again.returncode == 0 and "kind=diff" in again.stdout
