@@ -48,6 +48,16 @@ CONNECTION_ARGUMENT_SPEC = {
 }
 
 
+LOGIN_ARGUMENT_SPEC = {
+    "login_host": {"type": "str"},
+    "login_port": {"type": "int"},
+    "login_unix_socket": {"type": "str"},
+    "login_user": {"type": "str"},
+    "login_password": {"type": "str", "no_log": True},
+    "config_file": {"type": "path"},
+}
+
+
 def require_libraries(module) -> None:
     """Fail the task with Ansible's standard message when boto3 or python-gnupg is missing."""
     if s3.boto3 is None:

@@ -30,6 +30,7 @@ author:
   - s3napback developers (@s3napback)
 extends_documentation_fragment:
   - s3napback.s3napback.s3_connection
+  - s3napback.s3napback.database_login
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -80,36 +81,6 @@ options:
       - Always full dumps; rotation keeps O(fulls) of them.
     type: list
     elements: str
-    version_added: 0.1.0
-  login_host:
-    description: The database server's host name or address.
-    type: str
-    version_added: 0.1.0
-  login_port:
-    description: The database server's port.
-    type: int
-    version_added: 0.1.0
-  login_unix_socket:
-    description:
-      - The server's Unix socket (MySQL), or the directory that holds it (PostgreSQL).
-    type: str
-    version_added: 0.1.0
-  login_user:
-    description: The database user.
-    type: str
-    version_added: 0.1.0
-  login_password:
-    description:
-      - The database user's password. It reaches the client only through a mode 0600 file that is
-        removed afterwards (MySQL C(--defaults-extra-file), PostgreSQL C(PGPASSFILE)), never its
-        command line or environment.
-    type: str
-    version_added: 0.1.0
-  config_file:
-    description:
-      - A MySQL option file to read, for instance with credentials. Defaults to C(~/.my.cnf) when
-        it exists.
-    type: path
     version_added: 0.1.0
   svn_repository:
     description:
@@ -412,6 +383,7 @@ stage:
 from ansible_collections.s3napback.s3napback.plugins.module_utils.backup import run_job
 from ansible_collections.s3napback.s3napback.plugins.module_utils.module_support import (
     CONNECTION_ARGUMENT_SPEC,
+    LOGIN_ARGUMENT_SPEC,
     run_module,
 )
 from ansible_collections.s3napback.s3napback.plugins.module_utils.options import SOURCES
@@ -423,12 +395,7 @@ ARGUMENT_SPEC = {
     "all_in_one": {"type": "bool", "default": False},
     "mysqldump_options": {"type": "list", "elements": "str"},
     "postgresql_database": {"type": "list", "elements": "str"},
-    "login_host": {"type": "str"},
-    "login_port": {"type": "int"},
-    "login_unix_socket": {"type": "str"},
-    "login_user": {"type": "str"},
-    "login_password": {"type": "str", "no_log": True},
-    "config_file": {"type": "path"},
+    **LOGIN_ARGUMENT_SPEC,
     "svn_repository": {"type": "path"},
     "svn_parent": {"type": "path"},
     "exclude": {"type": "list", "elements": "str", "default": []},

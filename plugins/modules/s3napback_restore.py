@@ -24,6 +24,7 @@ author:
   - s3napback developers (@s3napback)
 extends_documentation_fragment:
   - s3napback.s3napback.s3_connection
+  - s3napback.s3napback.database_login
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -89,30 +90,6 @@ options:
     description:
       - For any set, a file to write the decrypted, decompressed dump to (the chain's streams one
         after the other), for loading by hand. Replaced only with O(force=true).
-    type: path
-    version_added: 0.1.0
-  login_host:
-    description: The database server's host name or address, for O(mysql_database) and O(postgresql_database).
-    type: str
-    version_added: 0.1.0
-  login_port:
-    description: The database server's port.
-    type: int
-    version_added: 0.1.0
-  login_unix_socket:
-    description: The server's Unix socket (MySQL), or the directory that holds it (PostgreSQL).
-    type: str
-    version_added: 0.1.0
-  login_user:
-    description: The database user.
-    type: str
-    version_added: 0.1.0
-  login_password:
-    description: The database user's password; it reaches the client only through a mode 0600 file.
-    type: str
-    version_added: 0.1.0
-  config_file:
-    description: A MySQL option file to read. Defaults to C(~/.my.cnf) when it exists.
     type: path
     version_added: 0.1.0
   paths:
@@ -250,6 +227,7 @@ stage:
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils.module_support import (
     CONNECTION_ARGUMENT_SPEC,
+    LOGIN_ARGUMENT_SPEC,
     run_module,
 )
 from ansible_collections.s3napback.s3napback.plugins.module_utils.options import LOGIN, connection_from, login_from
@@ -265,12 +243,7 @@ ARGUMENT_SPEC = {
     "mysql_database": {"type": "str"},
     "postgresql_database": {"type": "str"},
     "dump_to": {"type": "path"},
-    "login_host": {"type": "str"},
-    "login_port": {"type": "int"},
-    "login_unix_socket": {"type": "str"},
-    "login_user": {"type": "str"},
-    "login_password": {"type": "str", "no_log": True},
-    "config_file": {"type": "path"},
+    **LOGIN_ARGUMENT_SPEC,
     "paths": {"type": "list", "elements": "str", "default": []},
     "force": {"type": "bool", "default": False},
     "verify": {"type": "bool", "default": False},
