@@ -13,7 +13,7 @@ import zipfile
 
 import pytest
 import yaml
-from support import trees
+from support import hard_tree, trees
 from support.fixtures import ACCESS_KEY, SECRET_KEY, bucket_contents, open_uploads
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -132,6 +132,7 @@ def test_usage_errors_exit_2(setup):
 
 def test_list_restore_and_verify(setup, tmp_path, keys):
     config, _document = setup
+    hard_tree.build_hard_tree(str(tmp_path / "etc" / "hard"))  # odd names, links, holes, modes
     assert s3napback(config, "run").returncode == 0
     listed = s3napback(config, "list")
     assert listed.returncode == 0
@@ -144,6 +145,7 @@ def test_list_restore_and_verify(setup, tmp_path, keys):
     assert restored.returncode == 0, restored.stderr
     assert "etc status=restored" in restored.stdout
     assert trees.differences(trees.picture(str(tmp_path / "etc")), trees.picture(str(dest))) == []
+    assert hard_tree.hard_link_groups(str(dest / "hard")) == hard_tree.hard_link_groups(str(tmp_path / "etc" / "hard"))
     verified = s3napback(config, "--json", "verify", "www", "--gpg-home", keys.secret_home)
     assert verified.returncode == 0 and json.loads(verified.stdout)["results"][0]["verified"] is True
     refused = s3napback(config, "restore", "etc", "--dest", str(dest), "--gpg-home", keys.secret_home)
