@@ -52,10 +52,6 @@ class Outcome:
         }
 
 
-def _iso(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _new_stamp(now: datetime.datetime, listing: SetListing) -> datetime.datetime:
     """``now`` to the second, moved past the newest key so that keys keep sorting in creation order."""
     moment = now.astimezone(datetime.timezone.utc).replace(microsecond=0)
@@ -207,8 +203,8 @@ class BackupRun:
                 recipients=list(request.gpg_recipient),
                 bytes_in=request.source.bytes_in(source_result),
                 uploaded=uploaded,
-                started=_iso(started),
-                finished=_iso(datetime.datetime.now(datetime.timezone.utc)),
+                started=naming.iso(started),
+                finished=naming.iso(datetime.datetime.now(datetime.timezone.utc)),
                 duration_s=duration,
                 period=plan.period,
                 warnings=warnings,

@@ -215,7 +215,7 @@ def _pg_name(name: str) -> str:
 
 
 @contextlib.contextmanager
-def database_loader(option: str, database: str, login: Login, force: bool, first_key: str):
+def database_loader(option: str, database: str, login: Login, force: bool, plain_sql: bool):
     """The stage that loads a dump into ``database`` (created when absent), with the password file
     it needs for as long as the restore runs."""
     if option == "mysql_database":
@@ -237,7 +237,7 @@ def database_loader(option: str, database: str, login: Login, force: bool, first
             _client_query(
                 ["psql", *connection, "--dbname=postgres", "-c", f"CREATE DATABASE {_pg_name(database)}"], env, "psql"
             )
-        if first_key.rsplit("/", 1)[-1].split(".")[1] == "pgsql":  # roles and tablespaces: plain SQL
+        if plain_sql:  # roles and tablespaces (pg_dumpall --globals-only)
             yield Stage(
                 "psql", ["psql", *connection, "--quiet", "--set=ON_ERROR_STOP=1", f"--dbname={database}"], env=env
             )

@@ -28,10 +28,6 @@ def _set_of(key: str) -> str | None:
     return directory + "/" if naming.parse_data_key(basename) else None
 
 
-def _iso(moment: datetime.datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def describe_set(bucket: Bucket, set_prefix: str, objects: list, uploads: list, now: datetime.datetime) -> dict:
     listing = build_listing(objects, set_prefix)
     chains, orphans = listing.chains()
@@ -61,7 +57,7 @@ def describe_set(bucket: Bucket, set_prefix: str, objects: list, uploads: list, 
             {
                 "full": chain.full.key,
                 "diffs": [b.key for b in chain.diffs],
-                "time": _iso(chain.full.stamp),
+                "time": naming.iso(chain.full.stamp),
                 "bytes": sum(b.size for b in chain.backups),
             }
             for chain in chains
@@ -71,7 +67,7 @@ def describe_set(bucket: Bucket, set_prefix: str, objects: list, uploads: list, 
         else {
             "key": newest.key,
             "kind": newest.kind,
-            "time": _iso(newest.stamp),
+            "time": naming.iso(newest.stamp),
             "age_s": round((now - newest.stamp).total_seconds()),
         },
         "problems": problems,

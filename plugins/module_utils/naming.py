@@ -74,6 +74,11 @@ def stamp(moment: datetime.datetime) -> str:
     return moment.astimezone(datetime.timezone.utc).strftime(STAMP_FORMAT)
 
 
+def iso(moment: datetime.datetime) -> str:
+    """``moment`` as an ISO 8601 UTC timestamp to the second, as results and manifests show it."""
+    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def parse_stamp(text: str) -> datetime.datetime:
     return datetime.datetime.strptime(text, STAMP_FORMAT).replace(tzinfo=datetime.timezone.utc)
 

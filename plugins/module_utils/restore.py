@@ -91,6 +91,7 @@ class Format:
     load: Callable[[str], list[str]] | None  # argv that applies one object into the work path
     verify: list[str]  # argv that reads a whole object and writes nothing
     create: Callable[[str], list[str]] | None = None  # argv that makes an empty work path usable
+    plain_sql: bool = False  # a database dump that psql runs, not pg_restore
 
 
 # No tool checks a dump stream without loading it; gpg's and the decompressor's integrity checks and
@@ -113,7 +114,7 @@ FORMATS = {
     # Databases load into a server (databases.py), not into a work path.
     ".mysql": Format("mysql_database", None, _READ_ALL),
     ".pgdump": Format("postgresql_database", None, _READ_ALL),
-    ".pgsql": Format("postgresql_database", None, _READ_ALL),
+    ".pgsql": Format("postgresql_database", None, _READ_ALL, plain_sql=True),
 }
 
 
@@ -165,10 +166,6 @@ def select_chain(listing: SetListing, at: datetime.datetime | None) -> list[Back
     return eligible[fulls[-1] :]
 
 
-def _iso(moment: datetime.datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 class RestoreRun:
     def __init__(
         self, request: RestoreRequest, check_mode: bool = False, progress: Callable[[str, int], None] | None = None
@@ -201,7 +198,7 @@ class RestoreRun:
             raise BackupError("config", f"set {request.name} is restored with {fmt.target} or dump_to, not {given}")
         outcome = RestoreOutcome(
             changed=not request.verify,
-            at=_iso(chain[-1].stamp),
+            at=naming.iso(chain[-1].stamp),
             objects=objects,
             bytes=sum(b.size for b in chain),
             dest=target,
@@ -219,7 +216,7 @@ class RestoreRun:
             elif option == "dump_to":
                 self._dump_to(target, chain, keys)
             elif fmt.load is None:
-                loader = database_loader(option, target, request.login, request.force, chain[0].key)
+                loader = database_loader(option, target, request.login, request.force, fmt.plain_sql)
                 with loader as stage:
                     for backup in chain:
                         self._apply(backup, keys, stage)
@@ -249,7 +246,7 @@ class RestoreRun:
         at = point_in_time(self.request.at)
         chain = select_chain(listing, at)
         if not chain:
-            raise BackupError("restore", f"there is no full backup in {where} at or before {_iso(at)}")
+            raise BackupError("restore", f"there is no full backup in {where} at or before {naming.iso(at)}")
         problem = chain_problem(Chain(chain[0], chain[1:]), self._read_manifest)
         if problem:
             raise BackupError("restore", f"the chain is broken: {problem}")
