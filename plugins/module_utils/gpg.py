@@ -26,6 +26,16 @@ except ImportError:  # the module reports missing_required_lib('python-gnupg')
 GPG = "gpg"
 
 
+def _scan(gpg, armored: str) -> list:
+    """The keys in ``armored``; python-gnupg before 0.5 (Debian 12's) can only scan a file."""
+    if hasattr(gpg, "scan_keys_mem"):
+        return gpg.scan_keys_mem(armored)
+    with tempfile.NamedTemporaryFile("w", suffix=".asc") as handle:
+        handle.write(armored)
+        handle.flush()
+        return gpg.scan_keys(handle.name)
+
+
 class Keyring:
     def __init__(self, home: str):
         self.home = home
@@ -40,7 +50,7 @@ class Keyring:
         """Import ``armored`` public key text; True when the keyring changed."""
         files.private_directory(self.home, "gpg")
         gpg = self._gpg()
-        found = gpg.scan_keys_mem(armored)
+        found = _scan(gpg, armored)
         if any(key.get("type") == "sec" for key in found):
             raise BackupError("gpg", "gpg_public_key holds a secret key: give backed-up hosts the public key only")
         result = gpg.import_keys(armored) if found else None

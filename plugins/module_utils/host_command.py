@@ -33,6 +33,7 @@ from .errors import BackupError, Terminated
 from .inventory import describe_set
 from .naming import set_prefix
 from .options import connection_from, login_from
+from .report import Reporter
 from .restore import RestoreRequest, run_restore
 from .s3 import Bucket
 from .version import VERSION
@@ -72,43 +73,59 @@ def _stamp() -> str:
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _log(args, *words) -> None:
+def _log(args, *words) -> str:
     """One line per job on stdout: greppable key=value words after a UTC timestamp."""
+    line = " ".join([_stamp(), *words])
     if not args.json:
-        sys.stdout.write(" ".join([_stamp(), *words]) + "\n")
+        sys.stdout.write(line + "\n")
         sys.stdout.flush()
+    return line
+
+
+def _backup(args, job) -> tuple[dict, list[str]]:
+    """Run one job: its result and the words of its log line."""
+    request = dataclasses.replace(
+        job.request, force=args.force or job.request.force, force_full=args.force_full or job.request.force_full
+    )
+    progress = Progress(job.name, sys.stderr, sys.stderr.isatty() and not args.json)
+    try:
+        outcome = run_backup(request, check_mode=args.check, progress=progress)
+    except BackupError as exc:
+        return {"job": job.name, "status": "failed", "stage": exc.stage, "msg": str(exc)}, [
+            "status=failed",
+            f"error={json.dumps(str(exc))}",
+        ]
+    finally:
+        progress.clear()
+    if outcome.backup is None:
+        return {"job": job.name, "status": "nothing", "reason": outcome.reason}, [
+            "status=nothing",
+            f"reason={json.dumps(outcome.reason)}",
+        ]
+    backup = outcome.backup
+    status = "planned" if args.check else "ok"
+    words = [f"status={status}", f"kind={backup['kind']}", f"key={backup['key']}"]
+    if not args.check:
+        words += [f"bytes={backup['bytes_out']}", f"seconds={backup['duration_s']}"]
+    return {"job": job.name, "status": status, **outcome.as_dict()}, [*words, f"rotated={len(outcome.rotated)}"]
 
 
 def _run(args, jobs: list) -> tuple[int, list]:
-    results, made, failed = [], 0, 0
+    results = []
+    reporter = None if args.check else args.reporter
     for job in jobs:
-        request = dataclasses.replace(
-            job.request, force=args.force or job.request.force, force_full=args.force_full or job.request.force_full
-        )
-        progress = Progress(job.name, sys.stderr, sys.stderr.isatty() and not args.json)
-        try:
-            outcome = run_backup(request, check_mode=args.check, progress=progress)
-        except BackupError as exc:
-            failed += 1
-            results.append({"job": job.name, "status": "failed", "stage": exc.stage, "msg": str(exc)})
-            _log(args, job.name, "status=failed", f"error={json.dumps(str(exc))}")
-            continue
-        finally:
-            progress.clear()
-        if outcome.backup is None:
-            results.append({"job": job.name, "status": "nothing", "reason": outcome.reason})
-            _log(args, job.name, "status=nothing", f"reason={json.dumps(outcome.reason)}")
-            continue
-        made += 1
-        backup = outcome.backup
-        results.append({"job": job.name, "status": "planned" if args.check else "ok", **outcome.as_dict()})
-        words = [f"kind={backup['kind']}", f"key={backup['key']}"]
-        if not args.check:
-            words += [f"bytes={backup['bytes_out']}", f"seconds={backup['duration_s']}"]
-        _log(args, job.name, "status=planned" if args.check else "status=ok", *words, f"rotated={len(outcome.rotated)}")
-    if failed:
+        if reporter:
+            reporter.started(job)
+        result, words = _backup(args, job)
+        results.append(result)
+        line = _log(args, job.name, *words)
+        if result["status"] == "failed" and not args.json and not sys.stderr.isatty():
+            sys.stderr.write(f"s3napback: {job.name}: {result['msg']}\n")  # cron mails stderr
+        if reporter:
+            reporter.finished(job, line, result["status"] != "failed", result.get("backup"))
+    if any(result["status"] == "failed" for result in results):
         return EXIT_FAILED, results
-    return (EXIT_OK if made else EXIT_NOTHING), results
+    return (EXIT_OK if any(result.get("backup") for result in results) else EXIT_NOTHING), results
 
 
 def _list(args, jobs: list) -> tuple[int, list]:
@@ -242,9 +259,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(args) -> int:
     try:
-        jobs, notes = config.load(args.config)
-        selected = config.select(jobs, getattr(args, "jobs", None) or [])
-        for note in notes:
+        loaded = config.load(args.config)
+        selected = config.select(loaded.jobs, getattr(args, "jobs", None) or [])
+        args.reporter = Reporter(loaded.log_file, loaded.metrics_dir)
+        for note in loaded.notes:
             _log(args, "-", f"note={json.dumps(note)}")
     except BackupError as exc:
         sys.stderr.write(f"s3napback: {exc}\n")

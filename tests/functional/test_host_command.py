@@ -103,7 +103,7 @@ def test_a_failing_job_does_not_stop_the_others_and_the_exit_code_says_so(setup,
             "job 3 (nosource): give exactly one source of directory, mysql_database, postgresql_database,"
             " svn_repository, svn_parent",
         ),
-        (lambda d: d.update(extra=1), "must be a mapping with 'defaults' and 'jobs' only"),
+        (lambda d: d.update(extra=1), "must be a mapping of defaults, jobs, log_file, metrics_dir only"),
     ],
 )
 def test_config_mistakes_are_usage_errors_that_name_the_job(setup, change, message, s3, bucket):

@@ -1,0 +1,112 @@
+# s3napback's engine: plain Python shared by the modules and the host command. Private to this
+# collection; its interfaces may change without notice.
+"""What a scheduled run leaves for the people and monitors watching it: a line in the log file,
+healthcheck pings (start, success, failure: the healthchecks.io convention) and a Prometheus
+node_exporter textfile per job.
+
+Reporting never fails a backup: a monitor that cannot be reached is said on stderr and skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+PING_TIMEOUT_S = 10
+
+METRICS = (
+    ("last_run_timestamp_seconds", "When the job last ran (Unix time)."),
+    ("last_run_success", "1 if the job's last run succeeded (a backup, or none due), 0 if it failed."),
+    ("last_success_timestamp_seconds", "When the job last made a backup (Unix time)."),
+    ("last_backup_bytes", "Bytes stored by the job's last backup."),
+    ("last_backup_duration_seconds", "How long the job's last backup took."),
+)
+_SAMPLE_RE = re.compile(r"^s3napback_(?P<metric>\w+)\{[^}]*\} (?P<value>\S+)$")
+
+
+def _warn(message: str) -> None:
+    sys.stderr.write(f"s3napback: {message}\n")
+
+
+class Reporter:
+    def __init__(self, log_file: str | None = None, metrics_dir: str | None = None, clock=time.time):
+        self.log_file, self.metrics_dir, self.clock = log_file, metrics_dir, clock
+
+    def started(self, job) -> None:
+        self._ping(job, "/start", b"")
+
+    def finished(self, job, line: str, ok: bool, backup: dict | None = None) -> None:
+        """Report ``job``'s run: ``line`` is its log line, ``backup`` what it stored (None when no
+        backup was due or the run failed)."""
+        self._append(line)
+        self._ping(job, "" if ok else "/fail", line.encode("utf-8"))
+        self._write_metrics(job.name, ok, backup)
+
+    def _append(self, line: str) -> None:
+        if not self.log_file:
+            return
+        try:
+            descriptor = os.open(self.log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+            with os.fdopen(descriptor, "a", encoding="utf-8") as handle:
+                handle.write(line + "\n")
+        except OSError as exc:
+            _warn(f"log: cannot write {self.log_file}: {exc.strerror}")
+
+    def _ping(self, job, suffix: str, body: bytes) -> None:
+        url = job.healthcheck_url
+        if not url:
+            return
+        try:
+            # The config allows http(s) URLs only.
+            with urllib.request.urlopen(url.rstrip("/") + suffix, data=body, timeout=PING_TIMEOUT_S):  # noqa: S310
+                pass
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", exc)
+            _warn(f"healthcheck: cannot ping {url.split('?')[0]}{suffix}: {reason}")
+
+    def _metrics_path(self, name: str) -> str:
+        return os.path.join(self.metrics_dir, f"s3napback_{name}.prom")
+
+    def _previous(self, path: str) -> dict:
+        """The values of the last run's textfile, so that a failed run keeps the last success."""
+        try:
+            with open(path, encoding="utf-8") as handle:
+                matches = (_SAMPLE_RE.match(line.strip()) for line in handle)
+                return {match["metric"]: match["value"] for match in matches if match}
+        except OSError:
+            return {}
+
+    def _write_metrics(self, name: str, ok: bool, backup: dict | None) -> None:
+        if not self.metrics_dir:
+            return
+        path = self._metrics_path(name)
+        values = self._previous(path)
+        values["last_run_timestamp_seconds"] = f"{self.clock():.0f}"
+        values["last_run_success"] = "1" if ok else "0"
+        if ok and backup is not None:
+            values["last_success_timestamp_seconds"] = values["last_run_timestamp_seconds"]
+            values["last_backup_bytes"] = str(backup.get("bytes_out", 0))
+            values["last_backup_duration_seconds"] = str(backup.get("duration_s", 0))
+        lines = []
+        for metric, help_text in METRICS:
+            if metric in values:
+                metric_name = f"s3napback_{metric}"
+                lines += [
+                    f"# HELP {metric_name} {help_text}",
+                    f"# TYPE {metric_name} gauge",
+                    f'{metric_name}{{job="{name}"}} {values[metric]}',
+                ]
+        try:
+            # node_exporter must never read half a file: write beside it, then rename over it.
+            descriptor, temporary = tempfile.mkstemp(dir=self.metrics_dir, prefix=".s3napback_", suffix=".tmp")
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.write("\n".join(lines) + "\n")
+            os.chmod(temporary, 0o644)
+            os.replace(temporary, path)
+        except OSError as exc:
+            _warn(f"metrics: cannot write {path}: {exc.strerror}")
