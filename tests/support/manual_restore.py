@@ -53,3 +53,12 @@ def restore_chain(
     for key in keys:
         restore_object(client, bucket, key, secret_home, dest)
     return keys
+
+
+def decoded_object(client, bucket: str, key: str, secret_home: str) -> bytes:
+    """A small object's plain content (a dump): ``gpg -d | zstd -d``, in memory."""
+    data = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    stages = [["gpg", "--homedir", secret_home, "--batch", "--quiet", "--decrypt"], DECOMPRESS[".zst"]]
+    for argv in stages:
+        data = subprocess.run(argv, input=data, capture_output=True, check=True).stdout
+    return data

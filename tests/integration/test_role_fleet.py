@@ -1,0 +1,260 @@
+"""The role rolls s3napback out to a fleet: three hosts, each with a root filesystem of its own
+(reached through the chroot connection plugin), jobs from group_vars and host_vars, one S3 server
+on loopback. Then each host's scheduled command, run exactly as cron or systemd would run it,
+backs that host up under its own prefix."""
+
+import json
+import os
+import shlex
+import stat
+
+import pytest
+import yaml
+from support import trees
+from support.ansible_runner import ROOT, ansible
+from support.db_servers import PASSWORD, make_shop
+from support.fixtures import ACCESS_KEY, SECRET_KEY, bucket_contents
+from support.fleet import Fleet
+from support.manual_restore import decoded_object, restore_chain
+from support.svn_repos import Repository, dump_of
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="chroot and overlay mounts need root")
+
+SITE = os.path.join(ROOT, "examples", "fleet", "site.yml")
+GROUPS = {"web": ["host1", "host2"], "db": ["host3"]}
+SETS_OF_HOST2 = ["etc", "svn-srv_svn_alpha", "svn-srv_svn_beta", "www"]  # repos: a set per repository
+SETS_OF_HOST3 = ["etc", "shop"]
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    with Fleet(["host1", "host2", "host3"], str(tmp_path_factory.mktemp("fleet"))) as made:
+        yield made
+
+
+@pytest.fixture(scope="module")
+def world(fleet, moto, s3, keys, mariadb, tmp_path_factory):
+    """The hosts' data, the bucket, and an inventory with group_vars and host_vars."""
+    bucket = "fleet-backups"
+    s3.create_bucket(Bucket=bucket)
+    for name in ("host1", "host2"):
+        trees.build_tree(fleet[name].path("/srv/www"))
+    work = tmp_path_factory.mktemp("svn-work")
+    os.makedirs(fleet["host2"].path("/srv/svn"))
+    for name in ("alpha", "beta"):
+        Repository(fleet["host2"].path(f"/srv/svn/{name}"), str(work / name)).commit_round(1)
+    make_shop(mariadb)
+    mariadb.sql(
+        f"CREATE USER IF NOT EXISTS 'backup'@'127.0.0.1' IDENTIFIED BY '{PASSWORD}';"
+        " GRANT ALL ON *.* TO 'backup'@'127.0.0.1';"
+    )
+    inventory = tmp_path_factory.mktemp("inventory")
+    (inventory / "hosts.ini").write_text(fleet.inventory(GROUPS))
+    group_vars = {
+        "all": {
+            "s3napback_bucket": bucket,
+            "s3napback_endpoint_url": moto.url,
+            "s3napback_region": "us-east-1",
+            "s3napback_access_key": ACCESS_KEY,
+            "s3napback_secret_key": SECRET_KEY,
+            "s3napback_gpg_recipient": ["backup@example.com"],
+            "s3napback_gpg_public_key": keys.public_key,
+            "s3napback_defaults": {"fulls": 2, "diffs": 3, "hour": 2},
+            "s3napback_jobs": [{"name": "etc", "directory": "/etc", "exclude": ["s3napback"]}],
+        },
+        "web": {
+            "s3napback_jobs": [
+                {"name": "etc", "directory": "/etc", "exclude": ["s3napback"]},
+                {"name": "www", "directory": "/srv/www", "exclude": ["*.key"], "minute": 30},
+            ]
+        },
+    }
+    host_vars = {
+        "host1": {"s3napback_prefix": "fleet/host1", "s3napback_host_jobs": [{"name": "www", "directory": "/srv/www"}]},
+        "host2": {
+            "s3napback_prefix": "fleet/host2",
+            "s3napback_scheduler": "systemd",
+            "s3napback_metrics_dir": "/var/lib/node_exporter",
+            "s3napback_host_jobs": [{"name": "repos", "svn_parent": "/srv/svn", "hour": 4}],
+        },
+        "host3": {  # the prefix is left to its default, the host's FQDN
+            "s3napback_host_jobs": [
+                {
+                    "name": "shop",
+                    "mysql_database": "shop",
+                    "login_host": "127.0.0.1",
+                    "login_port": mariadb.port,
+                    "login_user": "backup",
+                    "login_password": PASSWORD,
+                }
+            ]
+        },
+    }
+    for directory, values in (("group_vars", group_vars), ("host_vars", host_vars)):
+        (inventory / directory).mkdir()
+        for name, variables in values.items():
+            (inventory / directory / f"{name}.yml").write_text(yaml.safe_dump(variables))
+    return {"bucket": bucket, "inventory": inventory, "host_vars": host_vars}
+
+
+def playbook(world, env, *extra, check=True):
+    return ansible("ansible-playbook", "-i", str(world["inventory"] / "hosts.ini"), *extra, SITE, env=env, check=check)
+
+
+def recap(run) -> dict:
+    """PLAY RECAP's counters per host: {'host1': {'ok': 20, 'changed': 0, ...}}."""
+    counts = {}
+    for line in run.stdout.split("PLAY RECAP", 1)[1].splitlines()[1:]:
+        if ":" in line:
+            host, rest = line.split(":", 1)
+            counts[host.strip()] = {k: int(v) for k, v in (word.split("=") for word in rest.split())}
+    return counts
+
+
+def scheduled_commands(host) -> dict:
+    """Each job's command, exactly as cron (the cron.d line after the user) or systemd
+    (ExecStart) would run it."""
+    commands = {}
+    if os.path.exists(host.path("/etc/cron.d/s3napback")):
+        for line in host.read("/etc/cron.d/s3napback").splitlines():
+            if line.strip() and not line.startswith("#"):
+                fields = line.split(None, 6)
+                assert fields[2:5] == ["*", "*", "*"] and fields[5] == "root", line
+                commands[shlex.split(fields[6])[2]] = fields[6].strip()
+    units = host.path("/etc/systemd/system")
+    for name in sorted(os.listdir(units)) if os.path.isdir(units) else []:
+        if name.startswith("s3napback-") and name.endswith(".service"):
+            text = host.read(f"/etc/systemd/system/{name}")
+            command = next(line for line in text.splitlines() if line.startswith("ExecStart="))[len("ExecStart=") :]
+            commands[shlex.split(command)[2]] = command
+    return commands
+
+
+def enabled_timers(host) -> list[str]:
+    wants = os.listdir(host.path("/etc/systemd/system/timers.target.wants"))
+    return sorted(name for name in wants if name.startswith("s3napback-"))
+
+
+def fqdn_of(host) -> str:
+    return host.run("python3 -c 'import socket; print(socket.getfqdn())'", check=True).stdout.strip()
+
+
+def test_the_role_schedules_each_hosts_jobs_and_they_back_it_up(fleet, world, ansible_env, s3, keys, tmp_path):
+    bucket = world["bucket"]
+    first = playbook(world, ansible_env)
+    assert SECRET_KEY not in first.stdout + first.stderr and PASSWORD not in first.stdout + first.stderr
+    counts = recap(first)
+    assert sorted(counts) == ["host1", "host2", "host3"]
+    assert all(c["failed"] == 0 and c["changed"] > 0 for c in counts.values()), counts
+
+    for host in fleet.hosts.values():
+        config = os.stat(host.path("/etc/s3napback/config.yml"))
+        assert stat.S_IMODE(config.st_mode) == 0o600 and config.st_uid == 0
+        for directory in ("/var/lib/s3napback", "/var/lib/s3napback/gnupg", "/etc/s3napback"):
+            assert stat.S_IMODE(os.stat(host.path(directory)).st_mode) == 0o700, directory
+        gpg = "gpg --no-autostart --homedir /var/lib/s3napback/gnupg --with-colons"
+        secret_keys, public_keys = host.run(f"{gpg} --list-secret-keys"), host.run(f"{gpg} --list-keys")
+        assert secret_keys.stdout == "" and keys.fingerprint in public_keys.stdout
+    assert sorted(scheduled_commands(fleet["host1"])) == ["etc", "www"]
+    assert sorted(scheduled_commands(fleet["host2"])) == ["etc", "repos", "www"]
+    assert sorted(scheduled_commands(fleet["host3"])) == ["etc", "shop"]
+    assert not os.path.exists(fleet["host2"].path("/etc/cron.d/s3napback"))
+    assert enabled_timers(fleet["host2"]) == ["s3napback-etc.timer", "s3napback-repos.timer", "s3napback-www.timer"]
+    timer = fleet["host2"].read("/etc/systemd/system/s3napback-repos.timer")
+    assert "OnCalendar=*-*-* 04:" in timer and "Persistent=true" in timer
+
+    # Each job's command, run inside its host as the scheduler would run it.
+    for host in fleet.hosts.values():
+        for job, command in scheduled_commands(host).items():
+            ran = host.run(command)
+            assert ran.returncode == 0, f"{host.name} {job}: {ran.stdout} {ran.stderr}"
+    prefixes = {"host1": "fleet/host1/", "host2": "fleet/host2/", "host3": f"{fqdn_of(fleet['host3'])}/"}
+    stored = bucket_contents(s3, bucket)
+    sets = {
+        name: sorted({key[len(prefix) :].split("/")[0] for key in stored if key.startswith(prefix)})
+        for name, prefix in prefixes.items()
+    }
+    assert sets["host1"] == ["etc", "www"]
+    assert sets["host2"][:2] == ["etc", "svn-alpha"] or len(sets["host2"]) == 4, sets
+    assert len(sets["host2"]) == 4 and "www" in sets["host2"]
+    assert sets["host3"] == ["etc", "shop"] or (sets["host3"][0] == "etc" and len(sets["host3"]) == 2), sets
+    assert len(stored) == 2 * (2 + 4 + 2)  # a data object and a manifest per set
+
+    # What the jobs left for their watchers: a log line each, node_exporter textfiles on host2.
+    log = fleet["host1"].read("/var/log/s3napback.log").splitlines()
+    assert [line.split()[1:3] for line in log] == [["etc", "status=ok"], ["www", "status=ok"]]
+    textfiles = sorted(os.listdir(fleet["host2"].path("/var/lib/node_exporter")))
+    assert len(textfiles) == 4 and all(name.endswith(".prom") for name in textfiles)
+    metrics = fleet["host2"].read("/var/lib/node_exporter/s3napback_www.prom")
+    assert 's3napback_last_success_timestamp_seconds{job="www"} ' in metrics
+
+    # The backups restore by hand, with the operator's key, to what the hosts hold.
+    restored = tmp_path / "www"
+    restored.mkdir()
+    restore_chain(s3, bucket, "fleet/host1/www/", keys.secret_home, str(restored))
+    assert trees.differences(trees.picture(fleet["host1"].path("/srv/www")), trees.picture(str(restored))) == []
+    (key,) = [k for k in stored if k.startswith("fleet/host2/svn-srv_svn_alpha/") and not k.endswith(".json")]
+    assert decoded_object(s3, bucket, key, keys.secret_home) == dump_of(fleet["host2"].path("/srv/svn/alpha"))
+
+    # A second run of the role changes nothing, on any host.
+    second = recap(playbook(world, ansible_env))
+    assert all(c["changed"] == 0 and c["failed"] == 0 for c in second.values()), second
+
+
+def test_removing_a_job_from_inventory_removes_its_timer(fleet, world, ansible_env):
+    host_vars = world["host_vars"]
+    inventory = world["inventory"]
+    (inventory / "host_vars" / "host1.yml").write_text(
+        yaml.safe_dump({**host_vars["host1"], "s3napback_host_jobs": []})
+    )
+    (inventory / "host_vars" / "host2.yml").write_text(
+        yaml.safe_dump({**host_vars["host2"], "s3napback_host_jobs": []})
+    )
+    try:
+        counts = recap(playbook(world, ansible_env))
+        assert counts["host3"]["changed"] == 0 and counts["host1"]["changed"] > 0, counts
+        assert sorted(scheduled_commands(fleet["host1"])) == ["etc", "www"]  # the group's www again
+        assert sorted(scheduled_commands(fleet["host2"])) == ["etc", "www"]
+        units = sorted(n for n in os.listdir(fleet["host2"].path("/etc/systemd/system")) if n.startswith("s3napback"))
+        assert units == ["s3napback-etc.service", "s3napback-etc.timer", "s3napback-www.service", "s3napback-www.timer"]
+        assert enabled_timers(fleet["host2"]) == ["s3napback-etc.timer", "s3napback-www.timer"]
+        host1_group_only = {**host_vars["host1"], "s3napback_host_jobs": []}
+        (inventory / "host_vars" / "host1.yml").write_text(
+            yaml.safe_dump({**host1_group_only, "s3napback_jobs": [{"name": "etc", "directory": "/etc"}]})
+        )
+        playbook(world, ansible_env, "--limit", "host1")
+        assert sorted(scheduled_commands(fleet["host1"])) == ["etc"]
+    finally:
+        for name in ("host1", "host2"):
+            (inventory / "host_vars" / f"{name}.yml").write_text(yaml.safe_dump(host_vars[name]))
+
+
+def test_the_module_ad_hoc_beside_the_role(fleet, world, ansible_env, s3):
+    """The same hosts, one ad-hoc call: the module runs in each host with the role's keyring."""
+    for host in fleet.hosts.values():
+        trees.build_tree(host.path("/srv/adhoc"))
+    arguments = {
+        "directory": "/srv/adhoc",
+        "bucket": "{{ s3napback_bucket }}",
+        "prefix": "adhoc/{{ inventory_hostname }}",
+        "endpoint_url": "{{ s3napback_endpoint_url }}",
+        "region": "us-east-1",
+        "access_key": "{{ s3napback_access_key }}",
+        "secret_key": "{{ s3napback_secret_key }}",
+        "gpg_recipient": "backup@example.com",
+        "gpg_home": "/var/lib/s3napback/gnupg",
+    }
+    command = ["all", "-i", str(world["inventory"] / "hosts.ini"), "-m", "s3napback.s3napback.s3napback"]
+    run = ansible("ansible", *command, "-a", json.dumps(arguments), env=ansible_env)
+    assert run.stdout.count("CHANGED => ") == 3 and SECRET_KEY not in run.stdout
+    stored = bucket_contents(s3, world["bucket"])
+    for name in fleet.hosts:
+        assert len([key for key in stored if key.startswith(f"adhoc/{name}/")]) == 2, name
+
+
+def test_a_mistake_in_a_job_fails_before_any_change_and_names_the_job(world, ansible_env):
+    bad = json.dumps({"s3napback_host_jobs": [{"name": "www", "direktory": "/srv/www"}]})
+    run = playbook(world, ansible_env, "-e", bad, check=False)
+    assert run.returncode != 0
+    assert "s3napback_jobs: job 2 (www): unknown option 'direktory'" in run.stdout
+    assert all(c["changed"] == 0 for c in recap(run).values())

@@ -1,0 +1,112 @@
+"""The fleet test's hosts: each a root filesystem of its own (an overlay on one debootstrapped
+Debian tree), reached by Ansible through the chroot connection plugin, sharing loopback with the
+test's S3 and database servers."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+
+from .ansible_runner import ROOT
+
+ROOTFS_SCRIPT = os.path.join(ROOT, "tests", "scripts", "fleet-rootfs.sh")
+ROOTFS_CACHE = os.path.join(ROOT, "tests", "output", "fleet-cache")
+# What cron gives a job: no HOME of the user, a bare PATH.
+CRON_ENV = ["HOME=/", "PATH=/usr/bin:/bin", "LOGNAME=root", "SHELL=/bin/sh", "LANG=C"]
+
+
+def base_rootfs() -> str:
+    """The debootstrapped tree, built once (a few minutes, from Debian's mirror) and cached."""
+    built = subprocess.run([ROOTFS_SCRIPT, ROOTFS_CACHE], check=True, capture_output=True, text=True)
+    return built.stdout.strip()
+
+
+class Host:
+    def __init__(self, name: str, base: str, work: str):
+        self.name, self.base = name, base
+        self.layers = os.path.join(work, name)
+        self.root = os.path.join(self.layers, "root")
+        self.mounted = False
+
+    def start(self) -> Host:
+        for part in ("upper", "work", "root"):
+            os.makedirs(os.path.join(self.layers, part))
+        options = f"lowerdir={self.base},upperdir={self.layers}/upper,workdir={self.layers}/work"
+        overlay = subprocess.run(["mount", "-t", "overlay", "overlay", "-o", options, self.root], check=False)
+        if overlay.returncode == 0:
+            self.mounted = True
+        else:  # no overlayfs here: a copy costs a few seconds and half a gigabyte
+            os.rmdir(self.root)
+            shutil.copytree(self.base, self.root, symlinks=True)
+        return self
+
+    def processes(self) -> list[int]:
+        """What still runs inside this host (a gpg-agent, say)."""
+        found = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                if os.readlink(f"/proc/{pid}/root") == self.root:
+                    found.append(int(pid))
+            except OSError:
+                pass  # gone, or not ours to see
+        return found
+
+    def stop(self) -> None:
+        for pid in self.processes():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if self.mounted:
+            if subprocess.run(["umount", self.root], check=False).returncode != 0:
+                subprocess.run(["umount", "--lazy", self.root], check=False)
+            self.mounted = False
+        shutil.rmtree(self.layers, ignore_errors=True)
+
+    def path(self, inside: str) -> str:
+        return os.path.join(self.root, inside.lstrip("/"))
+
+    def read(self, inside: str) -> str:
+        with open(self.path(inside), encoding="utf-8") as handle:
+            return handle.read()
+
+    def run(self, command: str, check: bool = False) -> subprocess.CompletedProcess:
+        """``command`` by /bin/sh inside the host, in cron's environment."""
+        argv = ["chroot", self.root, "/usr/bin/env", "-i", *CRON_ENV, "/bin/sh", "-c", command]
+        return subprocess.run(argv, capture_output=True, text=True, check=check)
+
+
+class Fleet:
+    def __init__(self, names: list[str], work: str):
+        base = base_rootfs()
+        self.hosts = {name: Host(name, base, work) for name in names}
+
+    def __enter__(self) -> Fleet:
+        try:
+            for host in self.hosts.values():
+                host.start()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        for host in self.hosts.values():
+            host.stop()
+
+    def __getitem__(self, name: str) -> Host:
+        return self.hosts[name]
+
+    def inventory(self, groups: dict[str, list[str]]) -> str:
+        """An INI inventory of the hosts in ``groups``, each reached by chroot."""
+        lines = []
+        for group, members in groups.items():
+            lines.append(f"[{group}]")
+            lines += [f"{name} ansible_host={self.hosts[name].root}" for name in members]
+        lines += [
+            "[all:vars]",
+            "ansible_connection=community.general.chroot",
+            "ansible_python_interpreter=/usr/bin/python3",
+        ]
+        return "\n".join(lines) + "\n"
