@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYVER = $(shell $(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
-.PHONY: demo test lint pytest sanity units system system-tests clean
+.PHONY: demo fleet-demo test lint pytest sanity units system system-tests clean
 
 $(VENV)/.installed: requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,12 +22,18 @@ system-tests:
 demo: system $(VENV)/.installed
 	VENV=$(VENV) examples/demo.sh
 
+## fleet-demo: the role on three local hosts (chroots of a minimal Debian), as root
+fleet-demo: $(VENV)/.installed
+	tests/scripts/system-packages.sh debootstrap subversion
+	VENV=$(VENV) examples/fleet/demo.sh
+
 ## test: lint, every pytest suite (real S3 server, gpg, tar), ansible-test sanity and units
 test: lint pytest sanity units
 
 lint: system-tests $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	tests/scripts/ansible-lint.sh
 
 pytest: system-tests $(VENV)/.installed
 	$(BIN)/pytest

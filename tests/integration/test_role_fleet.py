@@ -77,7 +77,8 @@ def world(fleet, moto, s3, keys, mariadb, tmp_path_factory):
             "s3napback_metrics_dir": "/var/lib/node_exporter",
             "s3napback_host_jobs": [{"name": "repos", "svn_parent": "/srv/svn", "hour": 4}],
         },
-        "host3": {  # the prefix is left to its default, the host's FQDN
+        "host3": {  # the prefix is left to its default, the host's FQDN; boto3 & co. from PyPI
+            "s3napback_virtualenv": True,
             "s3napback_host_jobs": [
                 {
                     "name": "shop",
@@ -159,6 +160,8 @@ def test_the_role_schedules_each_hosts_jobs_and_they_back_it_up(fleet, world, an
     assert sorted(scheduled_commands(fleet["host2"])) == ["etc", "repos", "www"]
     assert sorted(scheduled_commands(fleet["host3"])) == ["etc", "shop"]
     assert not os.path.exists(fleet["host2"].path("/etc/cron.d/s3napback"))
+    assert fleet["host3"].read("/usr/local/sbin/s3napback").startswith("#!/usr/local/lib/s3napback/venv/bin/python\n")
+    assert fleet["host1"].read("/usr/local/sbin/s3napback").startswith("#!/usr/bin/python3\n")
     assert enabled_timers(fleet["host2"]) == ["s3napback-etc.timer", "s3napback-repos.timer", "s3napback-www.timer"]
     timer = fleet["host2"].read("/etc/systemd/system/s3napback-repos.timer")
     assert "OnCalendar=*-*-* 04:" in timer and "Persistent=true" in timer
@@ -258,3 +261,28 @@ def test_a_mistake_in_a_job_fails_before_any_change_and_names_the_job(world, ans
     assert run.returncode != 0
     assert "s3napback_jobs: job 2 (www): unknown option 'direktory'" in run.stdout
     assert all(c["changed"] == 0 for c in recap(run).values())
+
+
+def test_state_absent_removes_the_runner_and_purge_its_state(fleet, world, ansible_env, s3):
+    stored = bucket_contents(s3, world["bucket"])
+    playbook(world, ansible_env, "--limit", "host2,host3", "-e", "s3napback_state=absent")
+    for name in ("host2", "host3"):
+        host = fleet[name]
+        for gone in (
+            "/etc/cron.d/s3napback",
+            "/usr/local/sbin/s3napback",
+            "/usr/local/lib/s3napback",
+            "/etc/s3napback",
+        ):
+            assert not os.path.exists(host.path(gone)), (name, gone)
+        assert scheduled_commands(host) == {} and os.path.isdir(host.path("/var/lib/s3napback/gnupg"))
+    assert enabled_timers(fleet["host2"]) == []
+    assert os.path.exists(fleet["host1"].path("/etc/cron.d/s3napback"))  # not in --limit
+    again = recap(playbook(world, ansible_env, "--limit", "host2,host3", "-e", "s3napback_state=absent"))
+    assert all(c["changed"] == 0 for c in again.values()), again
+
+    purge = json.dumps({"s3napback_state": "absent", "s3napback_purge": True})
+    playbook(world, ansible_env, "--limit", "host3", "-e", purge)
+    assert not os.path.exists(fleet["host3"].path("/var/lib/s3napback"))
+    assert not os.path.exists(fleet["host3"].path("/var/log/s3napback.log"))
+    assert bucket_contents(s3, world["bucket"]) == stored  # backups are never the role's to delete

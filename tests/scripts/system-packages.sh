@@ -15,6 +15,7 @@ if [ "${1:-}" = --tests ]; then
     [svnadmin]=subversion [svn]=subversion [pgrep]=procps [runuser]=util-linux
     [mariadbd]=mariadb-server [mariadb-install-db]=mariadb-server [mysqldump]=mariadb-client [mysql]=mariadb-client
     [pg_dump]=postgresql-client [psql]=postgresql-client
+    [debootstrap]=debootstrap [chroot]=coreutils [mount]=mount
   )
 fi
 missing=("$@")

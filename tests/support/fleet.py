@@ -14,6 +14,7 @@ from .ansible_runner import ROOT
 
 ROOTFS_SCRIPT = os.path.join(ROOT, "tests", "scripts", "fleet-rootfs.sh")
 ROOTFS_CACHE = os.path.join(ROOT, "tests", "output", "fleet-cache")
+TRUSTED = ("/etc/ssl/certs/ca-certificates.crt", "/etc/resolv.conf")
 # What cron gives a job: no HOME of the user, a bare PATH.
 CRON_ENV = ["HOME=/", "PATH=/usr/bin:/bin", "LOGNAME=root", "SHELL=/bin/sh", "LANG=C"]
 
@@ -41,6 +42,12 @@ class Host:
         else:  # no overlayfs here: a copy costs a few seconds and half a gigabyte
             os.rmdir(self.root)
             shutil.copytree(self.base, self.root, symlinks=True)
+        # The hosts trust what this machine trusts (a site's proxy CA, say) when they reach the
+        # package registries: the role installs from Debian's mirror and from PyPI.
+        for shared in TRUSTED:
+            if os.path.exists(shared):
+                os.makedirs(os.path.dirname(self.path(shared)), exist_ok=True)
+                shutil.copyfile(shared, self.path(shared))
         return self
 
     def processes(self) -> list[int]:

@@ -1,0 +1,36 @@
+"""The role's documentation is its argument spec: every variable of defaults/main.yml is there,
+with the same default, and ansible-doc renders the entry point from the installed collection."""
+
+import json
+import os
+
+import yaml
+from support.ansible_runner import ROOT, ansible
+
+ROLE = os.path.join(ROOT, "roles", "s3napback")
+
+
+def load(*parts):
+    with open(os.path.join(ROLE, *parts), encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def test_every_default_is_documented_with_its_value():
+    defaults = load("defaults", "main.yml")
+    options = load("meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
+    assert sorted(defaults) == sorted(options)
+    for name, value in defaults.items():
+        assert options[name].get("default") == value, name
+        assert options[name]["description"], name
+
+
+def test_ansible_doc_shows_the_entry_point_options(ansible_env):
+    run = ansible("ansible-doc", "-t", "role", "--json", "s3napback.s3napback.s3napback", env=ansible_env)
+    (doc,) = json.loads(run.stdout).values()
+    main = doc["entry_points"]["main"]
+    assert main["short_description"].startswith("Schedule each host's")
+    for option in ("s3napback_bucket", "s3napback_jobs", "s3napback_scheduler", "s3napback_secret_key"):
+        assert option in main["options"], option
+    assert main["options"]["s3napback_scheduler"]["choices"] == ["cron", "systemd"]
+    text = ansible("ansible-doc", "-t", "role", "s3napback.s3napback.s3napback", env=ansible_env).stdout
+    assert "ENTRY POINT: *main*" in text and "s3napback_host_jobs" in text

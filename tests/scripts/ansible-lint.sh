@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# ansible-lint's production profile on the role and the example playbook (the README's), with
+# this tree as the installed collection and no network.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+venv=$(realpath -m "${VENV:-.venv}")
+collections=tests/output/lint-collections
+mkdir -p "$collections/ansible_collections/s3napback"
+ln -sfn "$PWD" "$collections/ansible_collections/s3napback/s3napback"
+PATH="$venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$PWD/$collections" \
+  "$venv/bin/ansible-lint" --offline --profile production roles/s3napback examples/fleet/site.yml
