@@ -36,6 +36,7 @@ def _warn(message: str) -> None:
 class Reporter:
     def __init__(self, log_file: str | None = None, metrics_dir: str | None = None, clock=time.time):
         self.log_file, self.metrics_dir, self.clock = log_file, metrics_dir, clock
+        self.opener = urllib.request.build_opener()
 
     def started(self, job) -> None:
         self._ping(job, "/start", b"")
@@ -62,8 +63,8 @@ class Reporter:
         if not url:
             return
         try:
-            # The config allows http(s) URLs only.
-            with urllib.request.urlopen(url.rstrip("/") + suffix, data=body, timeout=PING_TIMEOUT_S):  # noqa: S310
+            request = urllib.request.Request(url.rstrip("/") + suffix, data=body, method="POST")  # noqa: S310 (http(s) only, by the config)
+            with self.opener.open(request, timeout=PING_TIMEOUT_S):
                 pass
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)

@@ -1,5 +1,6 @@
 import pytest
-from support import fixtures
+import yaml
+from support import fixtures, trees
 from support.fixtures import ACCESS_KEY, SECRET_KEY
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils.request import BackupRequest
@@ -55,3 +56,31 @@ def job_options(make_request, bucket):
         }
 
     return make
+
+
+@pytest.fixture
+def setup(tmp_path, moto, bucket, keys):
+    """Two directories and a config file with one job each, credentials in the file (mode 0600)."""
+    for name in ("etc", "www"):
+        trees.build_tree(str(tmp_path / name))
+    document = {
+        "defaults": {
+            "bucket": bucket,
+            "prefix": "host1",
+            "endpoint_url": moto.url,
+            "region": "us-east-1",
+            "access_key": ACCESS_KEY,
+            "secret_key": SECRET_KEY,
+            "gpg_recipient": "backup@example.com",
+            "gpg_public_key": keys.public_key,
+            "state_dir": str(tmp_path / "state"),
+        },
+        "jobs": [
+            {"name": "etc", "directory": str(tmp_path / "etc")},
+            {"name": "www", "directory": str(tmp_path / "www"), "exclude": ["*.key"]},
+        ],
+    }
+    path = tmp_path / "config.yml"
+    path.write_text(yaml.safe_dump(document))
+    path.chmod(0o600)
+    return path, document

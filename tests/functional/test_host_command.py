@@ -14,41 +14,13 @@ import zipfile
 import pytest
 import yaml
 from support import hard_tree, trees
-from support.fixtures import ACCESS_KEY, SECRET_KEY, bucket_contents, open_uploads
+from support.fixtures import SECRET_KEY, bucket_contents, open_uploads
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COLLECTIONS = next(p for p in sys.path if os.path.isdir(os.path.join(p, "ansible_collections", "s3napback")))
 MODULE = "ansible_collections.s3napback.s3napback.plugins.module_utils.host_command"
 # cron's bare environment, plus where the installed collection is, as the role's wrapper sets it
 CRON_ENV = {"HOME": "/", "PATH": "/usr/bin:/bin", "LANG": "C", "PYTHONPATH": COLLECTIONS}
-
-
-@pytest.fixture
-def setup(tmp_path, moto, bucket, keys):
-    """Two directories and a config file with one job each, credentials in the file (mode 0600)."""
-    for name in ("etc", "www"):
-        trees.build_tree(str(tmp_path / name))
-    document = {
-        "defaults": {
-            "bucket": bucket,
-            "prefix": "host1",
-            "endpoint_url": moto.url,
-            "region": "us-east-1",
-            "access_key": ACCESS_KEY,
-            "secret_key": SECRET_KEY,
-            "gpg_recipient": "backup@example.com",
-            "gpg_public_key": keys.public_key,
-            "state_dir": str(tmp_path / "state"),
-        },
-        "jobs": [
-            {"name": "etc", "directory": str(tmp_path / "etc")},
-            {"name": "www", "directory": str(tmp_path / "www"), "exclude": ["*.key"]},
-        ],
-    }
-    path = tmp_path / "config.yml"
-    path.write_text(yaml.safe_dump(document))
-    path.chmod(0o600)
-    return path, document
 
 
 def s3napback(config, *args, env=None):

@@ -7,7 +7,7 @@ import threading
 import pytest
 import yaml
 from support import svn_repos
-from test_host_command import s3napback, setup  # noqa: F401 (setup is a fixture)
+from test_host_command import s3napback
 
 
 @pytest.fixture

@@ -88,7 +88,7 @@ def world(fleet, moto, s3, keys, mariadb, tmp_path_factory):
                     "login_user": "backup",
                     "login_password": PASSWORD,
                 }
-            ]
+            ],
         },
     }
     for directory, values in (("group_vars", group_vars), ("host_vars", host_vars)):
@@ -142,8 +142,9 @@ def fqdn_of(host) -> str:
 
 def test_the_role_schedules_each_hosts_jobs_and_they_back_it_up(fleet, world, ansible_env, s3, keys, tmp_path):
     bucket = world["bucket"]
-    first = playbook(world, ansible_env)
+    first = playbook(world, ansible_env, "--diff")
     assert SECRET_KEY not in first.stdout + first.stderr and PASSWORD not in first.stdout + first.stderr
+    assert "+++ after" in first.stdout  # --diff showed the files that hold no secret
     counts = recap(first)
     assert sorted(counts) == ["host1", "host2", "host3"]
     assert all(c["failed"] == 0 and c["changed"] > 0 for c in counts.values()), counts
@@ -156,6 +157,12 @@ def test_the_role_schedules_each_hosts_jobs_and_they_back_it_up(fleet, world, an
         gpg = "gpg --no-autostart --homedir /var/lib/s3napback/gnupg --with-colons"
         secret_keys, public_keys = host.run(f"{gpg} --list-secret-keys"), host.run(f"{gpg} --list-keys")
         assert secret_keys.stdout == "" and keys.fingerprint in public_keys.stdout
+    # What only some jobs need was installed where they are, and nowhere else.
+    installed = {
+        name: host.run("command -v svnadmin mysqldump pg_dump").stdout.split() for name, host in fleet.hosts.items()
+    }
+    assert installed == {"host1": [], "host2": ["/usr/bin/svnadmin"], "host3": ["/usr/bin/mysqldump"]}
+    assert fleet["host1"].run("/usr/sbin/logrotate --debug /etc/logrotate.d/s3napback").returncode == 0
     assert sorted(scheduled_commands(fleet["host1"])) == ["etc", "www"]
     assert sorted(scheduled_commands(fleet["host2"])) == ["etc", "repos", "www"]
     assert sorted(scheduled_commands(fleet["host3"])) == ["etc", "shop"]

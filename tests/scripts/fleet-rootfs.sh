@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Build the root filesystem the fleet test's hosts are made of: a minimal Debian with what the
-# role installs already there, so the test needs the mirror once, not on every run. The result
-# is cached under the name of its package list; each host gets its own copy of it.
+# Build the root filesystem the fleet test's hosts are made of: a minimal Debian with what every
+# host needs already there, so the test needs the mirror once for most of it. The role installs
+# the rest (database clients, Subversion, a virtualenv) where a job needs it, as on a real host.
+# The result is cached under the name of its package list; each host gets its own copy of it.
 # Usage (root): tests/scripts/fleet-rootfs.sh DIR   -> prints the built tree's path
 set -euo pipefail
 cache=${1:?usage: fleet-rootfs.sh DIR}
 suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
 mirror=${S3NAPBACK_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-packages=python3,python3-apt,python3-boto3,python3-gnupg,python3-yaml,gnupg,tar,zstd,cron,logrotate,mariadb-client,postgresql-client,subversion,systemd
+packages=python3,python3-apt,python3-boto3,python3-gnupg,python3-yaml,gnupg,tar,zstd,cron,logrotate,systemd,ca-certificates
 tree="$cache/$suite-$(printf '%s' "$packages" | sha256sum | cut -c1-12)"
 if [ ! -e "$tree/.complete" ]; then
   command -v debootstrap >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap >/dev/null
