@@ -34,3 +34,12 @@ def test_ansible_doc_shows_the_entry_point_options(ansible_env):
     assert main["options"]["s3napback_scheduler"]["choices"] == ["cron", "systemd"]
     text = ansible("ansible-doc", "-t", "role", "s3napback.s3napback.s3napback", env=ansible_env).stdout
     assert "ENTRY POINT: *main*" in text and "s3napback_host_jobs" in text
+
+
+def test_the_readmes_fleet_playbook_is_the_example_that_ansible_lint_checks():
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as handle:
+        readme = handle.read()
+    section = readme.split("## Fleet quick start", 1)[1]
+    shown = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    with open(os.path.join(ROOT, "examples", "fleet", "site.yml"), encoding="utf-8") as handle:
+        assert yaml.safe_load(shown) == yaml.safe_load(handle)

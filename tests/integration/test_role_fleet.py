@@ -159,7 +159,8 @@ def test_the_role_schedules_each_hosts_jobs_and_they_back_it_up(fleet, world, an
         assert secret_keys.stdout == "" and keys.fingerprint in public_keys.stdout
     # What only some jobs need was installed where they are, and nowhere else.
     installed = {
-        name: host.run("command -v svnadmin mysqldump pg_dump").stdout.split() for name, host in fleet.hosts.items()
+        name: host.run("for c in svnadmin mysqldump pg_dump; do command -v $c; done").stdout.split()
+        for name, host in fleet.hosts.items()
     }
     assert installed == {"host1": [], "host2": ["/usr/bin/svnadmin"], "host3": ["/usr/bin/mysqldump"]}
     assert fleet["host1"].run("/usr/sbin/logrotate --debug /etc/logrotate.d/s3napback").returncode == 0
