@@ -26,7 +26,7 @@ from .options import backup_requests, expands
 from .pipeline import Pipeline
 from .plan import Plan, PlanInputs, plan_backup
 from .request import BackupRequest
-from .rotation import expired_keys
+from .rotation import expired_groups, expired_keys
 from .s3 import Bucket
 from .state import SetState
 from .upload import StreamUpload
@@ -40,6 +40,7 @@ class Outcome:
     backup: dict | None = None
     rotated: list[str] = field(default_factory=list)
     aborted_uploads: list[str] = field(default_factory=list)
+    kept_locked: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {
@@ -49,6 +50,7 @@ class Outcome:
             "backup": self.backup,
             "rotated": self.rotated,
             "aborted_uploads": self.aborted_uploads,
+            "kept_locked": self.kept_locked,
         }
 
 
@@ -80,6 +82,7 @@ class BackupRun:
             request.state_dir, naming.set_id(request.connection.endpoint_url, request.bucket, self.prefix, self.name)
         )
         self.bucket: Bucket | None = None
+        self.kept_locked: list[dict] = []  # expired backups an object lock still holds
 
     def run(self) -> Outcome:
         request = self.request
@@ -89,6 +92,8 @@ class BackupRun:
         request.source.check()
         self.bucket = Bucket(request.connection, request.bucket, max_connections=request.upload_concurrency + 2)
         self.bucket.check()
+        if request.protection.object_lock_days:
+            self.bucket.check_object_lock()
         if request.encrypt:
             gpg.check_recipients(request.keyring_home, request.gpg_recipient, request.gpg_public_key)
         # Everything is checked: only now may this run change anything on the host.
@@ -133,7 +138,8 @@ class BackupRun:
             return Outcome(True, plan.reason, set_info, backup, expired_keys(future, request.schedule.fulls))
         aborted = self._abort_leftover_uploads()
         backup = self._store(plan, key)
-        return Outcome(True, plan.reason, set_info, backup, self._rotate(future, key), aborted)
+        rotated = self._rotate(future, key)
+        return Outcome(True, plan.reason, set_info, backup, rotated, aborted, self.kept_locked)
 
     def _unchanged(self, listing: SetListing) -> str | None:
         """Why there is nothing new to store although the schedule is due (a repository without a
@@ -178,18 +184,23 @@ class BackupRun:
         try:
             prepared = request.source.prepare(plan.kind, self.state)
             report = (lambda size: self.progress("uploading", size)) if self.progress else None
+            # S3 refuses a lock date in the past: count from the later of the run's time and the clock's.
+            until = request.protection.retain_until(max(self.now, started))
             with StreamUpload(
                 self.bucket,
                 key,
-                {},
+                request.protection.data_arguments(until),
                 first_part=request.part_size,
                 concurrency=request.upload_concurrency,
                 progress=report,
+                bandwidth_limit=request.bandwidth_limit,
             ) as upload:
                 with Pipeline(self._stages(prepared.stage)) as pipe:
                     uploaded = upload.feed(pipe.stdout)
                     results = pipe.finish()
                 upload.complete()
+            if until is not None:
+                self._lock(key, until)
             source_result = results[0]
             duration = round(time.monotonic() - clock, 3)
             warnings = request.source.warnings(source_result) if source_result.returncode else []
@@ -210,7 +221,11 @@ class BackupRun:
                 warnings=warnings,
             )
             manifest.update(prepared.manifest)
-            self._write_manifest(key, manifest)
+            if request.protection.storage_class:
+                manifest["storage_class"] = request.protection.storage_class
+            if until is not None:
+                manifest["locked_until"] = naming.iso(until)
+            self._write_manifest(key, manifest, request.protection.manifest_arguments(until))
         except BaseException:
             self.state.discard()
             raise
@@ -233,9 +248,17 @@ class BackupRun:
             "tar_warnings": warnings,
         }
 
-    def _write_manifest(self, key: str, manifest: dict) -> None:
+    def _lock(self, key: str, until: datetime.datetime) -> None:
         try:
-            self.bucket.write_json(naming.manifest_key(key), manifest, {})
+            self.bucket.lock(key, self.request.protection.object_lock_mode, until)
+        except BackupError:
+            with contextlib.suppress(BackupError):
+                self.bucket.delete(key)  # an object without its lock is not the backup asked for
+            raise
+
+    def _write_manifest(self, key: str, manifest: dict, extra: dict) -> None:
+        try:
+            self.bucket.write_json(naming.manifest_key(key), manifest, extra)
         except BackupError:
             with contextlib.suppress(BackupError):
                 self.bucket.delete(key)  # a data object without its manifest is no backup
@@ -243,13 +266,34 @@ class BackupRun:
 
     def _rotate(self, listing: SetListing, key: str) -> list[str]:
         deleted = []
-        for expired in expired_keys(listing, self.request.schedule.fulls):
+        for group in expired_groups(listing, self.request.schedule.fulls):
             try:
-                self.bucket.delete(expired)
+                versions = self._unlocked_versions(group)
+                if versions is None:
+                    continue  # an object lock holds part of it: the whole chain stays
+                for expired in group:
+                    if versions.get(expired):
+                        self.bucket.delete_version(expired, versions[expired])
+                    else:
+                        self.bucket.delete(expired)
+                    deleted.append(expired)
             except BackupError as exc:
                 raise BackupError("rotation", f"{exc.cause} (backup {key} is stored)") from exc
-            deleted.append(expired)
         return deleted
+
+    def _unlocked_versions(self, group: list[str]) -> dict | None:
+        """With object lock in use, each key's version to delete (a plain delete would only hide a
+        version behind a delete marker, its storage still paid); None while any is locked."""
+        if not self.request.protection.object_lock_days:
+            return {}
+        versions = {}
+        for expired in group:
+            version, until = self.bucket.lock_of(expired)
+            if until is not None and until > self.now:
+                self.kept_locked.append({"key": expired, "locked_until": naming.iso(until)})
+                return None
+            versions[expired] = version
+        return versions
 
 
 def run_backup(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from .databases import MYSQLDUMP_OPTIONS, Login, MySQLSource, PostgreSQLSource, mysql_databases, postgresql_databases
 from .errors import BackupError
+from .protection import Protection
 from .request import DEFAULT_STATE_DIR, BackupRequest
 from .s3 import Connection
 from .schedule import Schedule
@@ -63,6 +64,12 @@ BACKUP = {
     "fulls": ("int", 4),
     "force": ("bool", False),
     "force_full": ("bool", False),
+    "storage_class": ("str", None),
+    "sse": ("str", None),
+    "sse_kms_key_id": ("str", None),
+    "object_lock_days": ("int", None),
+    "object_lock_mode": ("str", "COMPLIANCE"),
+    "bandwidth_limit": ("int", None),
     **CONNECTION,
 }
 
@@ -187,4 +194,12 @@ def backup_request(options: dict, source=None) -> BackupRequest:
         schedule=Schedule(values["frequency"], values["phase"], values["diffs"], values["fulls"]),
         force=values["force"],
         force_full=values["force_full"],
+        protection=Protection(
+            storage_class=values["storage_class"],
+            sse=values["sse"],
+            sse_kms_key_id=values["sse_kms_key_id"],
+            object_lock_days=values["object_lock_days"],
+            object_lock_mode=values["object_lock_mode"],
+        ),
+        bandwidth_limit=values["bandwidth_limit"],
     )

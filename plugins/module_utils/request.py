@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 
 from . import naming
 from .compression import COMPRESSORS
+from .protection import Protection
 from .s3 import Connection
 from .schedule import Schedule
 from .sources import DirectorySource
 
 DEFAULT_STATE_DIR = "/var/lib/s3napback"
+MIN_BANDWIDTH = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,8 @@ class BackupRequest:
     force_full: bool = False
     part_size: int = 8 * 1024 * 1024
     upload_concurrency: int = 4
+    protection: Protection = field(default_factory=Protection)
+    bandwidth_limit: int | None = None  # bytes per second of upload
 
     @property
     def set_name(self) -> str:
@@ -68,4 +72,7 @@ class BackupRequest:
             found.append(f"state_dir {self.state_dir!r} must be an absolute path")
         if not 1 <= self.upload_concurrency <= 64:
             found.append("upload_concurrency must be from 1 to 64")
+        if self.bandwidth_limit is not None and self.bandwidth_limit < MIN_BANDWIDTH:
+            found.append(f"bandwidth_limit must be at least {MIN_BANDWIDTH} bytes per second")
+        found += self.protection.problems()
         return [problem for problem in found if problem]

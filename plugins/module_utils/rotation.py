@@ -19,16 +19,22 @@ def _keys_of(backups: list[Backup]) -> list[str]:
     return keys
 
 
-def expired_keys(listing: SetListing, fulls: int) -> list[str]:
-    """Keys to delete, in deletion order, to keep the newest ``fulls`` chains of ``listing``."""
+def expired_groups(listing: SetListing, fulls: int) -> list[list[str]]:
+    """Keys to delete, in deletion order, to keep the newest ``fulls`` chains of ``listing``: one
+    group per expired chain, then one of the leftovers older than the oldest kept full. A group
+    goes whole or not at all, so a locked diff keeps its full."""
     chains, orphans = listing.chains()
     expired, kept = chains[:-fulls], chains[-fulls:]
-    keys = []
-    for chain in expired:
-        keys += _keys_of(chain.backups)
+    groups = [_keys_of(chain.backups) for chain in expired]
     if kept:
         oldest_kept = kept[0].full.key
-        keys += _keys_of([b for b in orphans if b.key < oldest_kept])
-        keys += [k for k in listing.strays if k < oldest_kept]
-        keys += [k for k in listing.lonely_manifests if k < oldest_kept]
-    return keys
+        leftovers = _keys_of([b for b in orphans if b.key < oldest_kept])
+        leftovers += [k for k in listing.strays if k < oldest_kept]
+        leftovers += [k for k in listing.lonely_manifests if k < oldest_kept]
+        groups.append(leftovers)
+    return [group for group in groups if group]
+
+
+def expired_keys(listing: SetListing, fulls: int) -> list[str]:
+    """Keys to delete, in deletion order, to keep the newest ``fulls`` chains of ``listing``."""
+    return [key for group in expired_groups(listing, fulls) for key in group]

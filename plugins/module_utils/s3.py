@@ -5,6 +5,7 @@ into one-line ``s3:`` errors."""
 
 from __future__ import annotations
 
+import datetime
 import functools
 import json
 from dataclasses import dataclass
@@ -121,6 +122,19 @@ class Bucket:
             # HEAD replies carry no error code; a listing tells a bad key from a missing permission.
             self.client.list_objects_v2(Bucket=self.bucket, MaxKeys=1)
 
+    @_translated("reading the Object Lock configuration of bucket {self.bucket!r}")
+    def check_object_lock(self) -> None:
+        try:
+            reply = self.client.get_object_lock_configuration(Bucket=self.bucket)
+        except botocore.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ObjectLockConfigurationNotFoundError":
+                raise
+            reply = {}
+        if reply.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled") != "Enabled":
+            raise BackupError(
+                "s3", f"bucket {self.bucket!r} has no Object Lock: object_lock_days needs a bucket created with it"
+            )
+
     @_translated("listing {0}")
     def list(self, prefix: str) -> list[tuple[str, int]]:
         objects = []
@@ -166,6 +180,22 @@ class Bucket:
     @_translated("deleting {0}")
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    @_translated("deleting version {1} of {0}")
+    def delete_version(self, key: str, version_id: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=key, VersionId=version_id)
+
+    @_translated("reading the lock of {0}")
+    def lock_of(self, key: str) -> tuple[str | None, datetime.datetime | None]:
+        """The object's version and the date its object lock holds it until (None: not locked)."""
+        head = self.client.head_object(Bucket=self.bucket, Key=key)
+        return head.get("VersionId"), head.get("ObjectLockRetainUntilDate")
+
+    @_translated("locking {0}")
+    def lock(self, key: str, mode: str, until: datetime.datetime) -> None:
+        self.client.put_object_retention(
+            Bucket=self.bucket, Key=key, Retention={"Mode": mode, "RetainUntilDate": until}
+        )
 
     @_translated("starting the upload of {0}")
     def start_multipart(self, key: str, extra: dict) -> str:

@@ -14,6 +14,7 @@ import concurrent.futures
 import hashlib
 import io
 import queue
+import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -98,6 +99,7 @@ class StreamUpload:
         first_part: int = 8 * MIB,
         concurrency: int = 4,
         progress: Callable[[int], None] | None = None,
+        bandwidth_limit: int | None = None,
     ):
         if not MIN_PART_SIZE <= first_part <= MAX_PART_SIZE:
             raise BackupError("upload", f"the part size must be from {MIN_PART_SIZE} to {MAX_PART_SIZE} bytes")
@@ -108,6 +110,7 @@ class StreamUpload:
         self._completed = False
         self._failure: BaseException | None = None
         self._progress = progress or (lambda _size: None)
+        self._limit = bandwidth_limit
 
     def __enter__(self) -> StreamUpload:
         self.upload_id = self.bucket.start_multipart(self.key, self.extra)
@@ -121,6 +124,7 @@ class StreamUpload:
         fragment the heap and grew the process by half again in measurements.
         """
         digest, size, number = hashlib.sha256(), 0, 0
+        started = time.monotonic()
         free: queue.SimpleQueue = queue.SimpleQueue()
         for _buffer in range(self.concurrency + 1):
             free.put(bytearray())
@@ -144,6 +148,7 @@ class StreamUpload:
                     size += filled
                     self._progress(size)
                     futures.append(pool.submit(self._upload_part, number, buffer, filled, free))
+                    self._pace(started, size)
                     if filled < wanted:
                         break
                 self._etags = [future.result() for future in futures]
@@ -151,6 +156,13 @@ class StreamUpload:
                 for future in futures:
                     future.cancel()
         return Uploaded(size, digest.hexdigest(), len(self._etags))
+
+    def _pace(self, started: float, size: int) -> None:
+        """Hold the stream back (and with it the whole pipe) to stay within the bandwidth limit."""
+        if self._limit:
+            ahead = started + size / self._limit - time.monotonic()
+            if ahead > 0:
+                time.sleep(ahead)
 
     def _upload_part(self, number: int, buffer: bytearray, filled: int, free: queue.SimpleQueue) -> str:
         try:

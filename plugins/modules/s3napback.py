@@ -211,8 +211,53 @@ options:
     type: bool
     default: false
     version_added: 0.1.0
+  storage_class:
+    description:
+      - The S3 storage class of the data objects, set when the upload starts. Manifests stay in
+        V(STANDARD), where small objects cost no minimum size and can be read at once.
+      - V(GLACIER) and V(DEEP_ARCHIVE) objects must be restored to S3 (C(aws s3api restore-object))
+        before s3napback can read them; V(GLACIER_IR) and V(STANDARD_IA) need no such step.
+    type: str
+    choices:
+      [STANDARD, REDUCED_REDUNDANCY, STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING, GLACIER, DEEP_ARCHIVE, GLACIER_IR]
+    version_added: 0.1.0
+  sse:
+    description:
+      - Server-side encryption of the objects, on top of the GPG encryption (which S3 never sees
+        through). V(aws:kms) uses O(sse_kms_key_id), or the account's default key.
+    type: str
+    choices: [AES256, "aws:kms", "aws:kms:dsse"]
+    version_added: 0.1.0
+  sse_kms_key_id:
+    description: The KMS key (ID, ARN or alias) of O(sse=aws:kms).
+    type: str
+    version_added: 0.1.0
+  object_lock_days:
+    description:
+      - Lock each object (data and manifest) for this many days with S3 Object Lock, so that
+        nobody, not even ransomware holding this host's credentials, can delete or overwrite it
+        before then. The bucket must have been created with Object Lock enabled.
+      - Rotation then deletes a chain only when none of its objects is locked any more, by
+        version (so that the storage is freed), and returns the others in RV(kept_locked).
+      - Choose at least the age of the oldest chain rotation keeps, or rotation will keep more.
+    type: int
+    version_added: 0.1.0
+  object_lock_mode:
+    description:
+      - V(COMPLIANCE) locks cannot be shortened by anyone; V(GOVERNANCE) locks can by a user with
+        C(s3:BypassGovernanceRetention).
+    type: str
+    choices: [COMPLIANCE, GOVERNANCE]
+    default: COMPLIANCE
+    version_added: 0.1.0
+  bandwidth_limit:
+    description:
+      - Upload at most this many bytes per second, on average over the backup. The whole pipe
+        slows down with it; nothing is buffered on disk.
+    type: int
+    version_added: 0.1.0
 requirements:
-  - python-gnupg >= 0.5
+  - python-gnupg >= 0.4.9
   - GNU tar, gpg (GnuPG 2), and zstd or gzip on the managed host
   - Subversion (svnadmin, svnlook) for O(svn_repository) and O(svn_parent)
   - the MySQL/MariaDB client (mysqldump) or the PostgreSQL client (pg_dump) for databases
@@ -373,6 +418,12 @@ aborted_uploads:
   type: list
   elements: str
   sample: []
+kept_locked:
+  description: Expired backups that rotation kept because an object lock still holds them (see O(object_lock_days)).
+  returned: for one set
+  type: list
+  elements: dict
+  sample: [{"key": "web1/etc/20261001T031500Z-diff.tar.zst.gpg", "locked_until": "2026-12-01T03:15:00Z"}]
 stage:
   description: On failure, the stage that failed, such as V(tar), V(gpg), V(s3), V(config).
   returned: failure
@@ -387,6 +438,11 @@ from ansible_collections.s3napback.s3napback.plugins.module_utils.module_support
     run_module,
 )
 from ansible_collections.s3napback.s3napback.plugins.module_utils.options import SOURCES
+from ansible_collections.s3napback.s3napback.plugins.module_utils.protection import (
+    ENCRYPTIONS,
+    LOCK_MODES,
+    STORAGE_CLASSES,
+)
 from ansible_collections.s3napback.s3napback.plugins.module_utils.request import DEFAULT_STATE_DIR
 
 ARGUMENT_SPEC = {
@@ -415,6 +471,12 @@ ARGUMENT_SPEC = {
     "fulls": {"type": "int", "default": 4},
     "force": {"type": "bool", "default": False},
     "force_full": {"type": "bool", "default": False},
+    "storage_class": {"type": "str", "choices": list(STORAGE_CLASSES)},
+    "sse": {"type": "str", "choices": list(ENCRYPTIONS)},
+    "sse_kms_key_id": {"type": "str"},
+    "object_lock_days": {"type": "int"},
+    "object_lock_mode": {"type": "str", "choices": list(LOCK_MODES), "default": "COMPLIANCE"},
+    "bandwidth_limit": {"type": "int"},
     **CONNECTION_ARGUMENT_SPEC,
 }
 

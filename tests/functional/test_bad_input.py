@@ -10,6 +10,7 @@ from support.processes import MotoServer, free_port
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils.backup import run_backup
 from ansible_collections.s3napback.s3napback.plugins.module_utils.errors import BackupError
+from ansible_collections.s3napback.s3napback.plugins.module_utils.protection import Protection
 from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Connection
 
 DAY = datetime.datetime(2026, 12, 31, 2, 30, tzinfo=datetime.timezone.utc)
@@ -60,6 +61,34 @@ CASES = {
     ),
     "name with a slash": ({"name": "a/b"}, r"^config: name 'a/b' must be .* no '/' or '\.\.'$"),
     "name with dots": ({"name": "a..b"}, r"^config: name 'a\.\.b' must be"),
+    "unknown storage class": (
+        {"protection": Protection(storage_class="COLD")},
+        r"^config: storage_class must be one of STANDARD, .*, not 'COLD'$",
+    ),
+    "unknown server-side encryption": (
+        {"protection": Protection(sse="rot13")},
+        r"^config: sse must be one of AES256, aws:kms, aws:kms:dsse, not 'rot13'$",
+    ),
+    "kms key without kms": (
+        {"protection": Protection(sse="AES256", sse_kms_key_id="alias/backups")},
+        r"^config: sse_kms_key_id needs sse: aws:kms",
+    ),
+    "object lock of no days": (
+        {"protection": Protection(object_lock_days=0)},
+        r"^config: object_lock_days must be from 1 to 36500$",
+    ),
+    "unknown object lock mode": (
+        {"protection": Protection(object_lock_days=1, object_lock_mode="FOREVER")},
+        r"^config: object_lock_mode must be one of GOVERNANCE, COMPLIANCE, not 'FOREVER'$",
+    ),
+    "bandwidth limit too small": (
+        {"bandwidth_limit": 1000},
+        r"^config: bandwidth_limit must be at least 65536 bytes per second$",
+    ),
+    "object lock on a bucket without it": (
+        {"protection": Protection(object_lock_days=1)},
+        r"^s3: bucket 'test-\w+' has no Object Lock: object_lock_days needs a bucket created with it$",
+    ),
     "state_dir that cannot be created": (
         {"state_dir": "/etc/hostname/state"},
         r"^state: cannot create directory /etc/hostname/state: Not a directory$",

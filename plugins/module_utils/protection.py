@@ -1,0 +1,81 @@
+# s3napback's engine: plain Python shared by the modules and the host command. Private to this
+# collection; its interfaces may change without notice.
+"""What S3 does to keep each backup safe: its storage class, server-side encryption, and an
+object lock that not even the backed-up host's own credentials can lift before its date.
+
+The lock is asked for when the upload starts and set again once the object exists: stores that
+ignore the upload's lock headers (some S3-compatible ones) still get it, and S3 accepts the same
+date twice.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+STORAGE_CLASSES = (
+    "STANDARD",
+    "REDUCED_REDUNDANCY",
+    "STANDARD_IA",
+    "ONEZONE_IA",
+    "INTELLIGENT_TIERING",
+    "GLACIER",
+    "DEEP_ARCHIVE",
+    "GLACIER_IR",
+)
+ENCRYPTIONS = ("AES256", "aws:kms", "aws:kms:dsse")
+LOCK_MODES = ("GOVERNANCE", "COMPLIANCE")
+MAX_LOCK_DAYS = 36500
+
+
+@dataclass(frozen=True)
+class Protection:
+    storage_class: str | None = None
+    sse: str | None = None
+    sse_kms_key_id: str | None = None
+    object_lock_days: int | None = None
+    object_lock_mode: str = "COMPLIANCE"
+
+    def problems(self) -> list[str]:
+        found = []
+        if self.storage_class is not None and self.storage_class not in STORAGE_CLASSES:
+            found.append(f"storage_class must be one of {', '.join(STORAGE_CLASSES)}, not {self.storage_class!r}")
+        if self.sse is not None and self.sse not in ENCRYPTIONS:
+            found.append(f"sse must be one of {', '.join(ENCRYPTIONS)}, not {self.sse!r}")
+        if self.sse_kms_key_id and not (self.sse or "").startswith("aws:kms"):
+            found.append("sse_kms_key_id needs sse: aws:kms (or aws:kms:dsse)")
+        if self.object_lock_days is not None and not 1 <= self.object_lock_days <= MAX_LOCK_DAYS:
+            found.append(f"object_lock_days must be from 1 to {MAX_LOCK_DAYS}")
+        if self.object_lock_mode not in LOCK_MODES:
+            found.append(f"object_lock_mode must be one of {', '.join(LOCK_MODES)}, not {self.object_lock_mode!r}")
+        return found
+
+    def retain_until(self, now: datetime.datetime) -> datetime.datetime | None:
+        if not self.object_lock_days:
+            return None
+        return (now + datetime.timedelta(days=self.object_lock_days)).replace(microsecond=0)
+
+    def encryption_arguments(self) -> dict:
+        arguments = {}
+        if self.sse:
+            arguments["ServerSideEncryption"] = self.sse
+        if self.sse_kms_key_id:
+            arguments["SSEKMSKeyId"] = self.sse_kms_key_id
+        return arguments
+
+    def lock_arguments(self, until: datetime.datetime | None) -> dict:
+        if until is None:
+            return {}
+        return {"ObjectLockMode": self.object_lock_mode, "ObjectLockRetainUntilDate": until}
+
+    def data_arguments(self, until: datetime.datetime | None) -> dict:
+        """CreateMultipartUpload's arguments for a data object."""
+        arguments = {**self.encryption_arguments(), **self.lock_arguments(until)}
+        if self.storage_class:
+            arguments["StorageClass"] = self.storage_class
+        return arguments
+
+    def manifest_arguments(self, until: datetime.datetime | None) -> dict:
+        """PutObject's for a manifest: locked and encrypted alike, but always in STANDARD, where a
+        small object costs no minimum size or retrieval fee and can be read at once."""
+        return {**self.encryption_arguments(), **self.lock_arguments(until)}
