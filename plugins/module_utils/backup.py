@@ -91,7 +91,7 @@ class BackupRun:
             raise BackupError("config", "; ".join(problems))
         request.source.check()
         self.bucket = Bucket(request.connection, request.bucket, max_connections=request.upload_concurrency + 2)
-        self.bucket.check()
+        self.bucket.check(self.set_prefix)
         if request.protection.object_lock_days:
             self.bucket.check_object_lock()
         if request.encrypt:

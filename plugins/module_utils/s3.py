@@ -110,7 +110,7 @@ class Bucket:
             raise BackupError("s3", f"cannot set up a client for {self.endpoint}: {exc}") from exc
 
     @_translated("bucket {self.bucket!r}")
-    def check(self) -> None:
+    def check(self, prefix: str = "") -> None:
         try:
             self.client.head_bucket(Bucket=self.bucket)
         except botocore.exceptions.ClientError as exc:
@@ -119,8 +119,9 @@ class Bucket:
                 raise BackupError("s3", f"bucket {self.bucket!r} does not exist at {self.endpoint}") from exc
             if code != "403":
                 raise
-            # HEAD replies carry no error code; a listing tells a bad key from a missing permission.
-            self.client.list_objects_v2(Bucket=self.bucket, MaxKeys=1)
+            # HEAD replies carry no error code; a listing tells a bad key from a missing permission,
+            # of the prefix only, which is all a host's least-privilege policy lets it list.
+            self.client.list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=1)
 
     @_translated("reading the Object Lock configuration of bucket {self.bucket!r}")
     def check_object_lock(self) -> None:
