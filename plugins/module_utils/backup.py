@@ -26,7 +26,6 @@ from .options import backup_requests, expands
 from .pipeline import Pipeline
 from .plan import Plan, PlanInputs, plan_backup
 from .request import BackupRequest
-from .rotation import expired_groups, expired_keys
 from .s3 import Bucket
 from .state import SetState
 from .upload import StreamUpload
@@ -135,7 +134,9 @@ class BackupRun:
         future = listing.with_backup(Backup(key, plan.kind, moment, 0))
         if self.check_mode:
             backup = {"key": key, "kind": plan.kind, "parent": plan.parent.key if plan.parent else None}
-            return Outcome(True, plan.reason, set_info, backup, expired_keys(future, request.schedule.fulls))
+            return Outcome(
+                True, plan.reason, set_info, backup, request.retention.expired_keys(future, request.schedule)
+            )
         aborted = self._abort_leftover_uploads()
         backup = self._store(plan, key)
         rotated = self._rotate(future, key)
@@ -266,7 +267,7 @@ class BackupRun:
 
     def _rotate(self, listing: SetListing, key: str) -> list[str]:
         deleted = []
-        for group in expired_groups(listing, self.request.schedule.fulls):
+        for group in self.request.retention.expired_groups(listing, self.request.schedule):
             try:
                 versions = self._unlocked_versions(group)
                 if versions is None:

@@ -12,6 +12,7 @@ from .databases import MYSQLDUMP_OPTIONS, Login, MySQLSource, PostgreSQLSource, 
 from .errors import BackupError
 from .protection import Protection
 from .request import DEFAULT_STATE_DIR, BackupRequest
+from .rotation import KEEP_RULES, Retention
 from .s3 import Connection
 from .schedule import Schedule
 from .sources import DirectorySource
@@ -70,6 +71,11 @@ BACKUP = {
     "object_lock_days": ("int", None),
     "object_lock_mode": ("str", "COMPLIANCE"),
     "bandwidth_limit": ("int", None),
+    "cycle": ("str", "simple"),
+    "discs": ("int", None),
+    "keep_daily": ("int", None),
+    "keep_weekly": ("int", None),
+    "keep_monthly": ("int", None),
     **CONNECTION,
 }
 
@@ -202,4 +208,5 @@ def backup_request(options: dict, source=None) -> BackupRequest:
             object_lock_mode=values["object_lock_mode"],
         ),
         bandwidth_limit=values["bandwidth_limit"],
+        retention=Retention(**{name: values[name] for name in ("cycle", "discs", *KEEP_RULES)}),
     )

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from . import naming
 from .compression import COMPRESSORS
 from .protection import Protection
+from .rotation import Retention
 from .s3 import Connection
 from .schedule import Schedule
 from .sources import DirectorySource
@@ -38,6 +39,7 @@ class BackupRequest:
     part_size: int = 8 * 1024 * 1024
     upload_concurrency: int = 4
     protection: Protection = field(default_factory=Protection)
+    retention: Retention = field(default_factory=Retention)
     bandwidth_limit: int | None = None  # bytes per second of upload
 
     @property
@@ -75,4 +77,5 @@ class BackupRequest:
         if self.bandwidth_limit is not None and self.bandwidth_limit < MIN_BANDWIDTH:
             found.append(f"bandwidth_limit must be at least {MIN_BANDWIDTH} bytes per second")
         found += self.protection.problems()
+        found += self.retention.problems()
         return [problem for problem in found if problem]

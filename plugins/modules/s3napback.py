@@ -250,6 +250,38 @@ options:
     choices: [COMPLIANCE, GOVERNANCE]
     default: COMPLIANCE
     version_added: 0.1.0
+  cycle:
+    description:
+      - How rotation chooses what to keep. V(simple) keeps the newest O(fulls) chains.
+      - V(hanoi) is the original s3napback's Tower of Hanoi schedule over chains. Each chain (cycle
+        of O(diffs)+1 periods) gets a disc, 0 every other cycle, 1 every fourth, 2 every eighth and
+        so on, and rotation keeps the newest chain of each of O(discs) discs. O(discs) chains then
+        reach back about 2^(O(discs)-1) cycles, with fewer chains the older they get.
+      - With O(keep_daily), O(keep_weekly) or O(keep_monthly) set, those rules decide instead.
+    type: str
+    choices: [simple, hanoi]
+    default: simple
+    version_added: 0.1.0
+  discs:
+    description: The number of Tower of Hanoi discs of O(cycle=hanoi), 1 to 32.
+    type: int
+    version_added: 0.1.0
+  keep_daily:
+    description:
+      - Grandfather-father-son retention. Keep the newest backup of each of the last this many
+        days (UTC) that have a backup. With any C(keep_) rule set, O(fulls) is not used.
+      - A kept diff keeps its full and the diffs between them, which it needs to restore; the
+        newest backup is always kept. Check mode returns in RV(rotated) what would be deleted.
+    type: int
+    version_added: 0.1.0
+  keep_weekly:
+    description: Keep the newest backup of each of the last this many ISO weeks that have one (see O(keep_daily)).
+    type: int
+    version_added: 0.1.0
+  keep_monthly:
+    description: Keep the newest backup of each of the last this many months that have one (see O(keep_daily)).
+    type: int
+    version_added: 0.1.0
   bandwidth_limit:
     description:
       - Upload at most this many bytes per second, on average over the backup. The whole pipe
@@ -444,6 +476,7 @@ from ansible_collections.s3napback.s3napback.plugins.module_utils.protection imp
     STORAGE_CLASSES,
 )
 from ansible_collections.s3napback.s3napback.plugins.module_utils.request import DEFAULT_STATE_DIR
+from ansible_collections.s3napback.s3napback.plugins.module_utils.rotation import CYCLES
 
 ARGUMENT_SPEC = {
     "directory": {"type": "path"},
@@ -477,6 +510,11 @@ ARGUMENT_SPEC = {
     "object_lock_days": {"type": "int"},
     "object_lock_mode": {"type": "str", "choices": list(LOCK_MODES), "default": "COMPLIANCE"},
     "bandwidth_limit": {"type": "int"},
+    "cycle": {"type": "str", "choices": list(CYCLES), "default": "simple"},
+    "discs": {"type": "int"},
+    "keep_daily": {"type": "int"},
+    "keep_weekly": {"type": "int"},
+    "keep_monthly": {"type": "int"},
     **CONNECTION_ARGUMENT_SPEC,
 }
 

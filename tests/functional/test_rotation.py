@@ -9,6 +9,7 @@ from support.fixtures import bucket_contents
 from support.manual_restore import restore_chain
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils.backup import run_backup
+from ansible_collections.s3napback.s3napback.plugins.module_utils.rotation import Retention
 
 START = datetime.datetime(2026, 12, 24, 4, tzinfo=datetime.timezone.utc)
 
@@ -68,3 +69,34 @@ def test_frequency_two_backs_up_every_other_day_and_rotates_by_chain(tmp_path, m
     assert changed.count(True) == 6
     chains = chains_in(s3, bucket)
     assert len(chains) == 1 and len(chains[0]) in (1, 2)
+
+
+def test_grandfather_father_son_check_mode_shows_what_the_run_then_deletes(tmp_path, make_request, s3, bucket, keys):
+    source = tmp_path / "source"
+    trees.build_tree(str(source))
+    for day in range(20):  # three weeks kept by the simple cycle, then the rules take over
+        trees.change_tree(str(source), day)
+        run_backup(make_request(source, diffs=3, fulls=100), now=START + datetime.timedelta(days=day))
+    request = make_request(source, diffs=3, retention=Retention(keep_daily=3, keep_weekly=2))
+    now = START + datetime.timedelta(days=20)
+    before = bucket_contents(s3, bucket)
+    planned = run_backup(request, now=now, check_mode=True)
+    assert bucket_contents(s3, bucket) == before  # check mode deleted nothing
+    done = run_backup(request, now=now)
+    assert len(planned.rotated) > 10 and planned.rotated == done.rotated
+    assert not set(done.rotated) & set(bucket_contents(s3, bucket))
+    chains = chains_in(s3, bucket)  # every remaining backup still has its full and its parent
+    assert len(chains) <= 1 + 3 + 2
+    restored = tmp_path / "restored"
+    restored.mkdir()
+    restore_chain(s3, bucket, chains[-1][-1].rsplit("/", 1)[0] + "/", keys.secret_home, str(restored))
+    assert trees.differences(trees.picture(str(source)), trees.picture(str(restored))) == []
+
+
+def test_hanoi_rotation_against_s3_keeps_one_chain_per_disc(tmp_path, make_request, s3, bucket):
+    source = tmp_path / "source"
+    trees.build_tree(str(source))
+    request = make_request(source, diffs=0, retention=Retention(cycle="hanoi", discs=3))
+    for day in range(12):
+        run_backup(request, now=START + datetime.timedelta(days=day))
+    assert len(chains_in(s3, bucket)) == 3
