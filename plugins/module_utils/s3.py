@@ -31,6 +31,11 @@ class Connection:
     region: str | None = None
     endpoint_url: str | None = None
     validate_certs: bool = True
+    # Each request gives up after ``timeout`` seconds without progress and is tried ``attempts``
+    # times in all, with botocore's jittered exponential backoff (at most 20 s) between tries:
+    # a fault that persists fails the run in at most about attempts * (timeout + 20) seconds.
+    timeout: int = 60
+    attempts: int = 6
 
     def __repr__(self) -> str:  # never print a secret by accident
         return f"Connection(endpoint_url={self.endpoint_url!r}, region={self.region!r}, profile={self.profile!r})"
@@ -91,7 +96,9 @@ class Bucket:
         self.bucket = bucket
         self.endpoint = connection.endpoint_url or "AWS S3"
         config = botocore.config.Config(
-            retries={"mode": "standard", "max_attempts": 6},
+            retries={"mode": "standard", "max_attempts": connection.attempts},
+            connect_timeout=connection.timeout,
+            read_timeout=connection.timeout,
             max_pool_connections=max_connections,
             s3={"addressing_style": "path"} if connection.endpoint_url else None,
         )

@@ -10,6 +10,7 @@ import textwrap
 
 import pytest
 from support import trees
+from support.engine import state_files
 from support.faulty_proxy import FaultyProxy
 from support.fixtures import bucket_contents, open_uploads
 
@@ -23,17 +24,6 @@ from ansible_collections.s3napback.s3napback.plugins.module_utils.sources import
 from ansible_collections.s3napback.s3napback.plugins.module_utils.upload import StreamUpload
 
 DAY = datetime.datetime(2026, 12, 31, 2, 30, tzinfo=datetime.timezone.utc)
-
-
-def state_files(state_dir):
-    """{name: bytes} of every file of the state directory except locks and the keyring."""
-    found = {}
-    for name in sorted(os.listdir(state_dir)):
-        path = os.path.join(state_dir, name)
-        if os.path.isfile(path) and not name.endswith(".lock"):
-            with open(path, "rb") as handle:
-                found[name] = handle.read()
-    return found
 
 
 def stream_through(request, stages, key="host1/failing/20261231T000000Z-full.tar.gpg"):

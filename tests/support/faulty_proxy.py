@@ -1,14 +1,20 @@
 """A small HTTP proxy in front of the S3 server that answers chosen requests with an error.
 
 It forwards everything else unchanged, so the engine talks to a real S3 API and only the fault is
-made up. ``rule(method, path, query)`` returns None to forward, or (status, S3 error code).
+made up. ``rule(method, path, query)`` returns None to forward, or a fault:
+(status, S3 error code) answers with that error; ("reset", None) drops the connection once the
+request is read, without a reply; ("stall", seconds) waits that long before forwarding (past the
+client's timeout, a stalled server); ("slow", bytes per second) forwards at that rate, a slow link.
 """
 
 from __future__ import annotations
 
 import http.client
 import http.server
+import socket
+import struct
 import threading
+import time
 import urllib.parse
 
 from .processes import free_port
@@ -44,6 +50,15 @@ class FaultyProxy:
                 body = self._body()
                 url = urllib.parse.urlsplit(self.path)
                 fault = proxy.rule(self.command, url.path, urllib.parse.parse_qs(url.query, keep_blank_values=True))
+                if fault is not None and fault[0] in ("stall", "slow"):
+                    proxy.faults += 1
+                    time.sleep(fault[1] if fault[0] == "stall" else len(body) / fault[1])
+                    fault = None
+                if fault is not None and fault[0] == "reset":
+                    proxy.faults += 1
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.close_connection = True
+                    return
                 if fault is not None:
                     proxy.faults += 1
                     status, code = fault
