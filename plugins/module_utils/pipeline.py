@@ -120,11 +120,13 @@ class Pipeline:
                 reader.start()
                 self._running.append(_Running(stage, process, reader, sink))
                 previous = process.stdout
-        except OSError as exc:
+        except BaseException as exc:  # SIGTERM's Terminated too: no stage may outlive a failed start
             if previous not in (subprocess.DEVNULL, subprocess.PIPE):
                 previous.close()
             self.kill()
-            raise BackupError(stage.name, f"cannot start {stage.argv[0]}: {exc.strerror}") from exc
+            if isinstance(exc, OSError):
+                raise BackupError(stage.name, f"cannot start {stage.argv[0]}: {exc.strerror}") from exc
+            raise
         self.stdout = previous if self.collect else None
         return self
 

@@ -1,0 +1,202 @@
+"""Processes killed mid-run: each pipeline stage with SIGKILL, and the host command itself with
+SIGTERM and SIGKILL. After each, nothing half-made is recorded: no backup object or manifest, no
+open upload (but SIGKILL's, which the next run aborts), the state as it was, the lock released,
+and the next run makes a backup that restores to the source.
+
+The upload is held to a bandwidth limit so that the pipe is still running when the kill comes."""
+
+import datetime
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import yaml
+from support import trees
+from support.db_servers import PASSWORD, make_shop
+from support.engine import restore_set, state_files
+from support.fixtures import bucket_contents, open_uploads
+from support.svn_repos import Repository
+from test_host_command import CRON_ENV, MODULE
+
+from ansible_collections.s3napback.s3napback.plugins.module_utils.backup import run_backup
+from ansible_collections.s3napback.s3napback.plugins.module_utils.databases import Login, MySQLSource
+from ansible_collections.s3napback.s3napback.plugins.module_utils.errors import BackupError
+from ansible_collections.s3napback.s3napback.plugins.module_utils.svn import SvnSource
+
+DAY = datetime.datetime(2026, 12, 10, 3, tzinfo=datetime.timezone.utc)
+LIMIT = 512 * 1024  # bytes per second: the stream takes over a minute, the kill comes first
+BIG = 40 * 1024 * 1024  # more than the pipe, zstd and the upload buffer hold
+
+
+def children_named(name, parent=None):
+    parent = parent or os.getpid()
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{pid}/comm", encoding="utf-8") as handle:
+                comm = handle.read().strip()
+        except OSError:
+            continue
+        if int(fields[1]) == parent and comm == name:
+            found.append(int(pid))
+    return found
+
+
+def kill_when_running(name, deadline=20.0):
+    """SIGKILL this process's child ``name`` once it runs; True if it was found."""
+    ends = time.monotonic() + deadline
+    while time.monotonic() < ends:
+        for pid in children_named(name):
+            time.sleep(0.5)  # well into the stream
+            os.kill(pid, signal.SIGKILL)
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def run_and_kill(request, stage):
+    """Run a backup in a thread and kill ``stage`` under it; the BackupError it ends with."""
+    outcome = {}
+
+    def backup():
+        try:
+            outcome["result"] = run_backup(request, now=DAY + datetime.timedelta(days=1))
+        except BackupError as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=backup)
+    thread.start()
+    killed = kill_when_running(stage)
+    thread.join(120)
+    assert killed and not thread.is_alive()
+    assert "error" in outcome, f"the run did not fail: {outcome}"
+    return outcome["error"]
+
+
+@pytest.fixture
+def big_tree(tmp_path):
+    source = tmp_path / "source"
+    trees.build_tree(str(source))
+    return source
+
+
+@pytest.mark.parametrize("stage", ["tar", "zstd", "gpg"])
+def test_a_killed_directory_stage_records_nothing(stage, tmp_path, make_request, s3, bucket, keys, big_tree):
+    request = make_request(big_tree)
+    run_backup(request, now=DAY)  # a full; the killed run is its diff
+    objects, state = bucket_contents(s3, bucket), state_files(str(tmp_path / "state"))
+    trees.write(str(big_tree / "big.bin"), os.urandom(BIG))
+    error = run_and_kill(make_request(big_tree, bandwidth_limit=LIMIT), stage)
+    assert str(error) == f"{stage}: killed by signal SIGKILL"
+    assert bucket_contents(s3, bucket) == objects and open_uploads(s3, bucket) == []
+    assert state_files(str(tmp_path / "state")) == state
+    again = run_backup(request, now=DAY + datetime.timedelta(days=1))  # the lock was released
+    assert again.backup["kind"] == "diff"
+    restored = tmp_path / "restored"
+    restore_set(request, keys, dest=str(restored))
+    assert trees.differences(trees.picture(str(big_tree)), trees.picture(str(restored))) == []
+
+
+def assert_aftermath(s3, bucket, tmp_path, objects, state):
+    assert bucket_contents(s3, bucket) == objects and open_uploads(s3, bucket) == []
+    assert state_files(str(tmp_path / "state")) == state
+
+
+def test_a_killed_mysqldump_records_nothing(tmp_path, make_request, s3, bucket, mariadb):
+    make_shop(mariadb)
+    mariadb.sql("CREATE TABLE bulk (id INT PRIMARY KEY, data LONGBLOB);", "shop")
+    for row in range(40):  # 40 MB of data that no compressor shrinks much
+        mariadb.sql(f"INSERT INTO bulk VALUES ({row}, REPEAT(RANDOM_BYTES(1024), 1024));", "shop")
+    login = Login(unix_socket=mariadb.socket, user="backup", password=PASSWORD)
+    request = make_request(tmp_path, source=MySQLSource("shop", login), bandwidth_limit=LIMIT, compression="none")
+    error = run_and_kill(request, "mysqldump")
+    assert str(error).startswith("mysqldump: killed by signal SIGKILL")
+    assert_aftermath(s3, bucket, tmp_path, [], {})
+    done = run_backup(make_request(tmp_path, source=MySQLSource("shop", login)), now=DAY + datetime.timedelta(days=1))
+    assert done.backup["kind"] == "full"
+
+
+def test_a_killed_svnadmin_records_nothing(tmp_path, make_request, s3, bucket, keys):
+    repository = Repository(str(tmp_path / "repo"), str(tmp_path / "wc"))
+    repository.commit_round(1)
+    request = make_request(tmp_path, source=SvnSource(repository.path))
+    run_backup(request, now=DAY)
+    objects, state = bucket_contents(s3, bucket), state_files(str(tmp_path / "state"))
+    with open(os.path.join(repository.work, "big.bin"), "wb") as handle:
+        handle.write(os.urandom(BIG))
+    subprocess.run(["svn", "add", "--quiet", "big.bin"], cwd=repository.work, check=True)
+    repository.commit("a big file")
+    limited = make_request(tmp_path, source=SvnSource(repository.path), bandwidth_limit=LIMIT, compression="none")
+    error = run_and_kill(limited, "svnadmin")
+    assert str(error).startswith("svnadmin: killed by signal SIGKILL")
+    assert_aftermath(s3, bucket, tmp_path, objects, state)
+    again = run_backup(request, now=DAY + datetime.timedelta(days=1))
+    assert again.backup["kind"] == "diff"
+
+
+def start_host_command(config, *args):
+    command = [sys.executable, "-m", MODULE, "--config", str(config), *args]
+    return subprocess.Popen(command, env=CRON_ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def when_uploading(process):
+    """Wait until the host command's pipe runs, and a part or two is up."""
+    ends = time.monotonic() + 30
+    while not children_named("tar", parent=process.pid) and time.monotonic() < ends:
+        time.sleep(0.05)
+    time.sleep(1.5)
+
+
+@pytest.fixture
+def slow_config(setup, tmp_path):
+    config, document = setup
+    trees.write(str(tmp_path / "www" / "big.bin"), os.urandom(BIG))
+    document["defaults"]["bandwidth_limit"] = LIMIT
+    config.write_text(yaml.safe_dump(document))
+    return config, document
+
+
+def test_the_host_command_stopped_by_sigterm_aborts_its_upload(slow_config, tmp_path, s3, bucket, keys):
+    config, document = slow_config
+    process = start_host_command(config, "run", "www")
+    when_uploading(process)
+    process.send_signal(signal.SIGTERM)
+    _out, err = process.communicate(timeout=60)
+    assert process.returncode == 143
+    assert "the unfinished upload was aborted, state is unchanged" in err
+    assert_aftermath(s3, bucket, tmp_path, [], {})
+    document["defaults"].pop("bandwidth_limit")
+    config.write_text(yaml.safe_dump(document))
+    again = start_host_command(config, "run", "www")
+    out, err = again.communicate(timeout=120)
+    assert again.returncode == 0 and "www status=ok kind=full" in out, err
+
+
+def test_the_host_command_killed_leaves_an_upload_the_next_run_aborts(slow_config, tmp_path, s3, bucket):
+    config, document = slow_config
+    process = start_host_command(config, "run", "www")
+    when_uploading(process)
+    process.kill()
+    process.communicate(timeout=60)
+    assert process.returncode == -signal.SIGKILL
+    leftover = open_uploads(s3, bucket)
+    assert len(leftover) == 1 and bucket_contents(s3, bucket) == []
+    # Only tar's scratch copy of the snapshot is left, which the next run starts over.
+    assert [name for name in state_files(str(tmp_path / "state")) if not name.endswith(".snar.new")] == []
+    listing = start_host_command(config, "list", "www")
+    out, _err = listing.communicate(timeout=60)
+    assert "problems=1" in out and "unfinished upload" in out
+    document["defaults"].pop("bandwidth_limit")
+    config.write_text(yaml.safe_dump(document))
+    again = start_host_command(config, "--json", "run", "www")
+    out, err = again.communicate(timeout=120)
+    assert again.returncode == 0, err
+    (result,) = yaml.safe_load(out)["results"]
+    assert result["aborted_uploads"] == leftover and open_uploads(s3, bucket) == []
+    assert not [name for name in state_files(str(tmp_path / "state")) if name.endswith(".snar.new")]
