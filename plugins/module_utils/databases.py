@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from . import naming
 from .errors import BackupError
-from .pipeline import Stage
+from .pipeline import Stage, child_environment
 from .sources import BaseSource, Prepared
 from .state import SetState
 
@@ -99,7 +99,7 @@ def pgpass_file(login: Login) -> str | None:
 
 
 def _client_query(argv: list[str], env: dict, what: str) -> list[str]:
-    found = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, **env}, check=False)
+    found = subprocess.run(argv, capture_output=True, text=True, env=child_environment(env), check=False)
     if found.returncode != 0:
         lines = [line for line in found.stderr.strip().splitlines() if line.strip()]
         raise BackupError(what, lines[0] if lines else f"{argv[0]} exited with status {found.returncode}")

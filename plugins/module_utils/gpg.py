@@ -9,6 +9,7 @@ keeps cron, whose HOME differs, on the same keyring as an interactive run.
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
 import subprocess
@@ -16,7 +17,7 @@ import tempfile
 
 from . import files
 from .errors import BackupError
-from .pipeline import Stage
+from .pipeline import Stage, child_environment
 
 try:
     import gnupg
@@ -44,7 +45,10 @@ class Keyring:
         if shutil.which(GPG) is None:
             raise BackupError("gpg", f"the {GPG} command is not installed")
         # Public-key work needs no gpg-agent; without --no-autostart gpg would leave one running.
-        return gnupg.GPG(gpgbinary=GPG, gnupghome=self.home, options=None if agent else ["--no-autostart"])
+        arguments = {"gpgbinary": GPG, "gnupghome": self.home, "options": None if agent else ["--no-autostart"]}
+        if "env" in inspect.signature(gnupg.GPG).parameters:  # python-gnupg 0.5 and later
+            arguments["env"] = child_environment()
+        return gnupg.GPG(**arguments)
 
     def import_public_key(self, armored: str) -> bool:
         """Import ``armored`` public key text; True when the keyring changed."""
@@ -159,5 +163,10 @@ class DecryptionKeys:
     def __exit__(self, *exc) -> None:
         self.release_fds()
         if self._scratch:
-            subprocess.run(["gpgconf", "--homedir", self._scratch, "--kill", "all"], check=False, capture_output=True)
+            subprocess.run(
+                ["gpgconf", "--homedir", self._scratch, "--kill", "all"],
+                check=False,
+                capture_output=True,
+                env=child_environment(),
+            )
             shutil.rmtree(self._scratch, ignore_errors=True)

@@ -249,6 +249,7 @@ COMMANDS = {"run": _run, "list": _list, "restore": _restore, "verify": _restore}
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    os.umask(0o077)  # what gpg, tar and the state create holds keys, paths and credentials: owner only
     signal.signal(signal.SIGTERM, _terminate)
     try:
         return _main(args)

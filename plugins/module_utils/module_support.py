@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from . import gpg, s3
@@ -72,6 +74,7 @@ def run_module(argument_spec: dict, work, **rules) -> None:
     dict), and turn an engine error into one ``fail_json`` line."""
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **rules)
     require_libraries(module)
+    os.umask(0o077)  # the state, snapshots and keyring the engine writes are the owner's only
     try:
         result = work(module)
     except BackupError as exc:

@@ -27,6 +27,28 @@ UNINFORMATIVE_RE = re.compile(
 )
 
 
+# Credentials the runner may have been handed in its environment; no stage needs them, and a
+# child's environment is readable in /proc by its own user for as long as it runs.
+SECRET_VARIABLES = frozenset(
+    (
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SECRET_KEY",
+        "EC2_SECRET_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_SECURITY_TOKEN",
+        "EC2_SECURITY_TOKEN",
+        "MYSQL_PWD",
+        "PGPASSWORD",
+    )
+)
+
+
+def child_environment(extra: dict | None = None) -> dict:
+    """The environment of a program the engine runs: the runner's, without credentials."""
+    inherited = {name: value for name, value in os.environ.items() if name not in SECRET_VARIABLES}
+    return {**inherited, **(extra or {})}
+
+
 @dataclass(frozen=True)
 class Stage:
     """One process of a pipeline. ``warning_codes`` are exit statuses that mean "done, with
@@ -101,7 +123,7 @@ class Pipeline:
         previous = subprocess.PIPE if self.feed else subprocess.DEVNULL
         try:
             for number, stage in enumerate(self.stages, start=1):
-                env = None if stage.env is None else {**os.environ, **stage.env}
+                env = child_environment(stage.env)
                 last = number == len(self.stages)
                 process = subprocess.Popen(
                     stage.argv,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from . import naming
 from .errors import BackupError
-from .pipeline import Stage
+from .pipeline import Stage, child_environment
 from .sources import BaseSource, Prepared
 from .state import SetState
 
@@ -23,7 +23,9 @@ from .state import SetState
 def youngest(path: str) -> int:
     """The repository's newest revision; a BackupError when ``path`` is not a repository."""
     try:
-        found = subprocess.run(["svnlook", "youngest", path], capture_output=True, text=True, check=False)
+        found = subprocess.run(
+            ["svnlook", "youngest", path], capture_output=True, text=True, env=child_environment(), check=False
+        )
     except OSError as exc:
         raise BackupError("svn", f"cannot run svnlook: {exc.strerror}") from exc
     if found.returncode != 0:

@@ -151,6 +151,14 @@ class PostgreSQL:
         )
 
 
+def _command_of(proc: str) -> str:
+    try:
+        with open(f"{proc}/cmdline", "rb") as handle:
+            return handle.read().replace(b"\0", b" ").decode("utf-8", "replace")[:80]
+    except OSError:
+        return "?"
+
+
 class SecretWatch:
     """``with SecretWatch(secret) as watch:`` looks through every process's argv and environment,
     over and over while the block runs, for ``secret``; ``watch.seen`` lists where it was."""
@@ -183,7 +191,7 @@ class SecretWatch:
                 except OSError:
                     continue
                 if self.secret in data:
-                    self.seen.append(f"{proc}/{part}: {data[:200]!r}")
+                    self.seen.append(f"{proc}/{part}: {_command_of(proc)}: {data[:200]!r}")
         self.looked += 1
 
 
