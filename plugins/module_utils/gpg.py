@@ -57,9 +57,13 @@ class Keyring:
         found = _scan(gpg, armored)
         if any(key.get("type") == "sec" for key in found):
             raise BackupError("gpg", "gpg_public_key holds a secret key: give backed-up hosts the public key only")
-        result = gpg.import_keys(armored) if found else None
-        if result is None or not result.fingerprints:
+        if not found:
             raise BackupError("gpg", "gpg_public_key holds no valid OpenPGP public key")
+        result = gpg.import_keys(armored)
+        if not result.fingerprints:  # the key is fine: writing it into the keyring failed
+            reasons = [line[len("gpg: ") :] for line in (result.stderr or "").splitlines() if line.startswith("gpg: ")]
+            reason = reasons[0] if reasons else "gpg could not write it"  # the first says why; the rest follow
+            raise BackupError("gpg", f"cannot import gpg_public_key into {self.home}: {reason}")
         return bool(result.imported)
 
     def missing_recipients(self, recipients: list[str]) -> list[str]:

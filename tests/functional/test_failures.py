@@ -1,5 +1,6 @@
 """A failing stage, a failing upload, a corrupt state: no object, no open upload, state unchanged."""
 
+import contextlib
 import dataclasses
 import datetime
 import os
@@ -10,7 +11,7 @@ import textwrap
 
 import pytest
 from support import trees
-from support.engine import state_files
+from support.engine import restore_set, state_files
 from support.faulty_proxy import FaultyProxy
 from support.fixtures import bucket_contents, open_uploads
 
@@ -221,3 +222,37 @@ def test_a_lock_left_by_a_killed_process_does_not_block_the_next_run(tmp_path, m
     holder.kill()
     holder.wait()
     assert run_backup(request, now=DAY + datetime.timedelta(days=1)).backup["kind"] == "diff"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounts a small tmpfs as the state directory")
+def test_a_full_state_disk_fails_the_run_records_nothing_and_the_next_run_is_correct(
+    tmp_path, make_request, s3, bucket, keys
+):
+    source, state = tmp_path / "source", tmp_path / "state"
+    trees.build_tree(str(source))
+    state.mkdir(mode=0o700)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", str(state)], check=True)
+    try:
+        request = make_request(source)
+        run_backup(request, now=DAY)
+        objects, before = bucket_contents(s3, bucket), state_files(str(state))
+        filler = state / "filler"
+        with open(filler, "wb") as handle, contextlib.suppress(OSError):
+            while True:  # until the disk is full
+                handle.write(b"\0" * 65536)
+                handle.flush()
+        trees.change_tree(str(source), 1)
+        with pytest.raises(BackupError, match="No space left on device"):
+            run_backup(request, now=DAY + datetime.timedelta(days=1))
+        after = state_files(str(state))
+        after.pop("filler")
+        assert after == before
+        assert bucket_contents(s3, bucket) == objects and open_uploads(s3, bucket) == []
+        filler.unlink()  # the disk has room again
+        again = run_backup(request, now=DAY + datetime.timedelta(days=1))
+        assert again.backup["kind"] == "diff"
+        restored = tmp_path / "restored"
+        restore_set(request, keys, dest=str(restored))
+        assert trees.differences(trees.picture(str(source)), trees.picture(str(restored))) == []
+    finally:
+        subprocess.run(["umount", str(state)], check=False)
