@@ -216,6 +216,7 @@ class RestoreRun:
             elif option == "dump_to":
                 self._dump_to(target, chain, keys)
             elif fmt.load is None:
+                self._check_digests(chain)
                 loader = database_loader(option, target, request.login, request.force, fmt.plain_sql)
                 with loader as stage:
                     for backup in chain:
@@ -308,6 +309,22 @@ class RestoreRun:
         if old:
             shutil.rmtree(old, ignore_errors=True)
 
+    def _check_digest(self, backup: Backup, digest) -> None:
+        if digest.hexdigest() != self.manifests[backup.key].get("sha256"):
+            raise BackupError("restore", f"{backup.key} is damaged: its SHA-256 differs from its manifest's")
+
+    def _check_digests(self, chain: list[Backup]) -> None:
+        """Every object's SHA-256 before any of it reaches a database, which cannot be thrown away
+        the way a work directory is (one more download, of dumps only)."""
+        checked = 0
+        for backup in chain:
+            digest = hashlib.sha256()
+            for chunk in self.bucket.read_chunks(backup.key):
+                digest.update(chunk)
+                checked += len(chunk)
+                self.progress("checking", checked)
+            self._check_digest(backup, digest)
+
     def _apply(self, backup: Backup, keys: DecryptionKeys, sink: Stage) -> None:
         """Stream one object through decryption, decompression and ``sink``, checking its SHA-256."""
         _fmt, extension = _format_of(backup)
@@ -335,9 +352,7 @@ class RestoreRun:
                 pipe.finish()
             except BackupError as exc:
                 failure = exc
-        expected = self.manifests[backup.key].get("sha256")
-        if digest.hexdigest() != expected:
-            raise BackupError("restore", f"{backup.key} is damaged: its SHA-256 differs from its manifest's")
+        self._check_digest(backup, digest)
         if failure is not None:
             raise BackupError(failure.stage, f"{backup.key}: {failure.cause}", failure.details) from failure
 

@@ -203,3 +203,16 @@ def test_a_server_gone_half_way_fails_the_backup_and_leaves_the_bucket_as_it_was
         server.stop()
     assert bucket_contents(s3, bucket) == sorted([earlier.backup["key"], earlier.backup["manifest_key"]])
     assert open_uploads(s3, bucket) == []
+
+
+def test_a_damaged_dump_is_found_before_it_reaches_the_database(tmp_path, make_request, keys, s3, bucket, mariadb):
+    make_shop(mariadb)
+    mariadb.sql("DROP DATABASE IF EXISTS shop_copy")
+    request = make_request(tmp_path, source=MySQLSource("shop", mysql_login(mariadb)))
+    key = run_backup(request, now=DAY).backup["key"]
+    data = bytearray(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    data[-100] ^= 0xFF  # late in the stream: most of the dump would have been loaded already
+    s3.put_object(Bucket=bucket, Key=key, Body=bytes(data))
+    with pytest.raises(BackupError, match=rf"^restore: {key} is damaged: its SHA-256 differs"):
+        restore_set(request, keys, mysql_database="shop_copy", login=mysql_login(mariadb))
+    assert "shop_copy" not in mariadb.sql("SHOW DATABASES").split()
