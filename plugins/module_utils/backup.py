@@ -27,6 +27,7 @@ from .pipeline import Pipeline
 from .plan import Plan, PlanInputs, plan_backup
 from .request import BackupRequest
 from .s3 import Bucket
+from .signature import Signer
 from .state import SetState
 from .upload import StreamUpload
 
@@ -82,6 +83,7 @@ class BackupRun:
         )
         self.bucket: Bucket | None = None
         self.kept_locked: list[dict] = []  # expired backups an object lock still holds
+        self.signer = Signer(request.keyring_home, request.gpg_sign_key) if request.gpg_sign_key else None
 
     def run(self) -> Outcome:
         request = self.request
@@ -95,6 +97,8 @@ class BackupRun:
             self.bucket.check_object_lock()
         if request.encrypt:
             gpg.check_recipients(request.keyring_home, request.gpg_recipient, request.gpg_public_key)
+        if self.signer:
+            self.signer.check()
         # Everything is checked: only now may this run change anything on the host.
         keyring_changed = False
         if not self.check_mode:
@@ -102,8 +106,12 @@ class BackupRun:
             if request.encrypt and request.gpg_public_key:
                 keyring_changed = gpg.Keyring(request.keyring_home).import_public_key(request.gpg_public_key)
         lock = contextlib.nullcontext() if self.check_mode else SetLock(self.state.lock_path, self.name)
-        with lock:
-            outcome = self._locked_run()
+        try:
+            with lock:
+                outcome = self._locked_run()
+        finally:
+            if self.signer:
+                self.signer.close()
         outcome.changed = outcome.changed or keyring_changed
         return outcome
 
@@ -226,6 +234,8 @@ class BackupRun:
                 manifest["storage_class"] = request.protection.storage_class
             if until is not None:
                 manifest["locked_until"] = naming.iso(until)
+            if self.signer:
+                manifest = self.signer.sign(manifest)
             self._write_manifest(key, manifest, request.protection.manifest_arguments(until))
         except BaseException:
             self.state.discard()

@@ -10,7 +10,7 @@ ansible_collections.s3napback.s3napback.plugins.module_utils.host_command``.
     s3napback [--config FILE] [--json] list [JOB ...]
     s3napback [--config FILE] [--json] restore JOB --dest DIR [--at TIME] [--path P ...] [--force] [KEYS]
     s3napback [--config FILE] [--json] verify JOB [--at TIME] [KEYS]
-    KEYS: --gpg-home DIR | --gpg-private-key-file FILE, and --passphrase-file FILE
+    KEYS: --gpg-home DIR | --gpg-private-key-file FILE, and --passphrase-file FILE, --gpg-verify-key-file FILE
 
 Exit codes: 0 done, 3 nothing to do (no job was due), 1 a job failed (the others still ran), 2 usage
 or configuration error, 143 stopped by SIGTERM (the running job's upload aborted, its state as it was).
@@ -188,6 +188,7 @@ def _restore(args, jobs: list) -> tuple[int, list]:
         gpg_home=args.gpg_home,
         gpg_private_key=_read_secret_file(args.gpg_private_key_file),
         gpg_passphrase=_read_secret_file(args.passphrase_file),
+        gpg_verify_key=_read_secret_file(args.gpg_verify_key_file),
     )
     progress = Progress(job.name, sys.stderr, sys.stderr.isatty() and not args.json)
     try:
@@ -236,6 +237,9 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--gpg-home", help="a GnuPG home that holds the secret key")
         command.add_argument("--gpg-private-key-file", help="a file with the armored secret key")
         command.add_argument("--passphrase-file", help="a file with the secret key's passphrase")
+        command.add_argument(
+            "--gpg-verify-key-file", help="the host's signing public key: every manifest must be signed by it"
+        )
     into = restore.add_mutually_exclusive_group(required=True)
     into.add_argument("--dest", help="an empty or absent directory, a new repository, or a database to restore into")
     into.add_argument("--dump-to", help="write the decrypted, decompressed dump to this file instead")

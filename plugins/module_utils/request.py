@@ -29,6 +29,7 @@ class BackupRequest:
     gpg_recipient: list[str] = field(default_factory=list)
     gpg_public_key: str | None = None
     gpg_home: str | None = None
+    gpg_sign_key: str | None = None  # a secret key in the keyring that signs each manifest
     encrypt: bool = True
     compression: str = "zstd"
     compression_level: int | None = None

@@ -27,6 +27,7 @@ from .errors import BackupError
 from .gpg import DecryptionKeys
 from .pipeline import Pipeline, Stage
 from .s3 import Bucket, Connection
+from .signature import Verifier
 
 TARGETS = ("dest", "svn_repository", "mysql_database", "postgresql_database", "dump_to", "verify")
 
@@ -50,6 +51,7 @@ class RestoreRequest:
     gpg_home: str | None = None
     gpg_private_key: str | None = None
     gpg_passphrase: str | None = None
+    gpg_verify_key: str | None = None  # armored public key that must have signed every manifest
 
     @property
     def key_prefix(self) -> str:
@@ -251,6 +253,10 @@ class RestoreRun:
         problem = chain_problem(Chain(chain[0], chain[1:]), self._read_manifest)
         if problem:
             raise BackupError("restore", f"the chain is broken: {problem}")
+        if self.request.gpg_verify_key:
+            with Verifier(self.request.gpg_verify_key) as verify:
+                for backup in chain:
+                    verify(backup.key, self.manifests[backup.key])
         return chain
 
     def _read_manifest(self, key: str) -> dict:

@@ -146,6 +146,14 @@ options:
         C(<state_dir>/gnupg). A dedicated directory keeps cron and interactive runs on one keyring.
     type: path
     version_added: 0.1.0
+  gpg_sign_key:
+    description:
+      - The key ID or fingerprint of a signing key whose secret part is in the O(gpg_home) keyring
+        (a key of the host's own, never the one that decrypts the backups). Each manifest then
+        carries a signature, which a restore given the public key as
+        O(s3napback.s3napback.s3napback_restore#module:gpg_verify_key) checks before it uses anything.
+    type: str
+    version_added: 0.1.0
   encrypt:
     description:
       - Whether to encrypt. Set V(false) explicitly to store backups in clear, without
@@ -494,6 +502,7 @@ ARGUMENT_SPEC = {
     "gpg_recipient": {"type": "list", "elements": "str", "default": []},
     "gpg_public_key": {"type": "str", "no_log": False},
     "gpg_home": {"type": "path"},
+    "gpg_sign_key": {"type": "str"},
     "encrypt": {"type": "bool", "default": True},
     "compression": {"type": "str", "choices": ["zstd", "gzip", "none"], "default": "zstd"},
     "compression_level": {"type": "int"},

@@ -127,8 +127,16 @@ options:
         environment.
     type: str
     version_added: 0.1.0
+  gpg_verify_key:
+    description:
+      - The ASCII-armored public key of the backed-up host's O(s3napback.s3napback.s3napback#module:gpg_sign_key).
+        Every manifest of the chain must carry a valid signature by it, checked before anything is
+        restored, so an object or manifest swapped or edited by anyone who can write to the
+        bucket is refused.
+    type: str
+    version_added: 0.1.0
 requirements:
-  - python-gnupg >= 0.5
+  - python-gnupg >= 0.4.9
   - GNU tar, gpg (GnuPG 2), and zstd or gzip as the objects need; svnadmin for Subversion sets;
     the MySQL/MariaDB or PostgreSQL client for databases
 seealso:
@@ -250,6 +258,7 @@ ARGUMENT_SPEC = {
     "gpg_home": {"type": "path"},
     "gpg_private_key": {"type": "str", "no_log": True},
     "gpg_passphrase": {"type": "str", "no_log": True},
+    "gpg_verify_key": {"type": "str", "no_log": False},
     **CONNECTION_ARGUMENT_SPEC,
 }
 
