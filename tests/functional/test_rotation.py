@@ -4,11 +4,13 @@ no diff is ever left without its full, and the newest chain always restores."""
 import datetime
 import json
 
+import pytest
 from support import trees
 from support.fixtures import bucket_contents
 from support.manual_restore import restore_chain
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils.backup import run_backup
+from ansible_collections.s3napback.s3napback.plugins.module_utils.errors import BackupError
 from ansible_collections.s3napback.s3napback.plugins.module_utils.rotation import Retention
 
 START = datetime.datetime(2026, 12, 24, 4, tzinfo=datetime.timezone.utc)
@@ -100,3 +102,35 @@ def test_hanoi_rotation_against_s3_keeps_one_chain_per_disc(tmp_path, make_reque
     for day in range(12):
         run_backup(request, now=START + datetime.timedelta(days=day))
     assert len(chains_in(s3, bucket)) == 3
+
+
+def test_a_clock_that_jumps_back_never_writes_a_backup_before_the_newest(tmp_path, make_request, s3, bucket, keys):
+    source = tmp_path / "source"
+    trees.build_tree(str(source))
+    request = make_request(source)
+    first = run_backup(request, now=START + datetime.timedelta(days=5))
+    trees.change_tree(str(source), 1)
+    before = bucket_contents(s3, bucket)
+    with pytest.raises(
+        BackupError, match=r"^schedule: the newest backup .* is dated after now .*check this host's clock"
+    ):
+        run_backup(request, now=START + datetime.timedelta(days=3))
+    assert bucket_contents(s3, bucket) == before
+    behind = run_backup(make_request(source, force=True), now=START + datetime.timedelta(days=3))
+    assert behind.backup["key"] > first.backup["key"]  # keys keep creation order whatever the clock says
+    assert behind.backup["kind"] == "diff" and behind.backup["parent"] == first.backup["key"]
+    restored = tmp_path / "restored"
+    restored.mkdir()
+    restore_chain(s3, bucket, first.backup["key"].rsplit("/", 1)[0] + "/", keys.secret_home, str(restored))
+    assert trees.differences(trees.picture(str(source)), trees.picture(str(restored))) == []
+
+
+def test_a_host_down_for_a_week_starts_a_new_chain_not_a_diff_of_a_stale_one(tmp_path, make_request, s3, bucket):
+    source = tmp_path / "source"
+    trees.build_tree(str(source))
+    request = make_request(source, diffs=3)
+    for day in range(2):
+        run_backup(request, now=START + datetime.timedelta(days=day))
+    back = run_backup(request, now=START + datetime.timedelta(days=9))
+    assert back.backup["kind"] == "full" and "cycle" in back.reason
+    assert all(chain[0].endswith("-full.tar.zst.gpg") for chain in chains_in(s3, bucket))
