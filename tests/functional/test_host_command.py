@@ -221,3 +221,11 @@ def test_sigterm_mid_upload_aborts_it_and_leaves_the_state_for_a_correct_next_ru
     ), "no tar left behind"
     again = s3napback(config, "run", "etc", "--force")  # the lock is free and the diff follows the last backup
     assert again.returncode == 0 and "kind=diff" in again.stdout
+
+
+def test_a_config_that_cannot_be_read_is_a_usage_error(tmp_path):
+    directory = tmp_path / "config.yml"
+    directory.mkdir()
+    run = s3napback(directory, "run")
+    assert run.returncode == 2
+    assert run.stderr.strip() == f"s3napback: config: {directory}: cannot read: Is a directory"
