@@ -502,7 +502,7 @@ ARGUMENT_SPEC = {
     "gpg_recipient": {"type": "list", "elements": "str", "default": []},
     "gpg_public_key": {"type": "str", "no_log": False},
     "gpg_home": {"type": "path"},
-    "gpg_sign_key": {"type": "str"},
+    "gpg_sign_key": {"type": "str", "no_log": False},  # a key ID, not the key
     "encrypt": {"type": "bool", "default": True},
     "compression": {"type": "str", "choices": ["zstd", "gzip", "none"], "default": "zstd"},
     "compression_level": {"type": "int"},
