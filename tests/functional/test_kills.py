@@ -19,7 +19,7 @@ from support import trees
 from support.db_servers import PASSWORD, make_shop
 from support.engine import restore_set, state_files
 from support.fixtures import bucket_contents, open_uploads
-from support.svn_repos import Repository
+from support.svn_repos import Repository, dump_of
 from test_host_command import CRON_ENV, MODULE
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils.backup import run_backup
@@ -108,7 +108,7 @@ def assert_aftermath(s3, bucket, tmp_path, objects, state):
     assert state_files(str(tmp_path / "state")) == state
 
 
-def test_a_killed_mysqldump_records_nothing(tmp_path, make_request, s3, bucket, mariadb):
+def test_a_killed_mysqldump_records_nothing(tmp_path, make_request, s3, bucket, keys, mariadb):
     make_shop(mariadb)
     mariadb.sql("CREATE TABLE bulk (id INT PRIMARY KEY, data LONGBLOB);", "shop")
     for row in range(40):  # 40 MB of data that no compressor shrinks much
@@ -118,8 +118,13 @@ def test_a_killed_mysqldump_records_nothing(tmp_path, make_request, s3, bucket, 
     error = run_and_kill(request, "mysqldump")
     assert str(error).startswith("mysqldump: killed by signal SIGKILL")
     assert_aftermath(s3, bucket, tmp_path, [], {})
-    done = run_backup(make_request(tmp_path, source=MySQLSource("shop", login)), now=DAY + datetime.timedelta(days=1))
-    assert done.backup["kind"] == "full"
+    request = make_request(tmp_path, source=MySQLSource("shop", login))
+    assert run_backup(request, now=DAY + datetime.timedelta(days=1)).backup["kind"] == "full"
+    mariadb.sql("DROP DATABASE IF EXISTS shop_copy")
+    restore_set(request, keys, mysql_database="shop_copy", login=login)
+    for table in ("bulk", "orders"):
+        original = mariadb.sql(f"CHECKSUM TABLE shop.{table} EXTENDED").split()[-1]
+        assert mariadb.sql(f"CHECKSUM TABLE shop_copy.{table} EXTENDED").split()[-1] == original, table
 
 
 def test_a_killed_svnadmin_records_nothing(tmp_path, make_request, s3, bucket, keys):
@@ -138,6 +143,9 @@ def test_a_killed_svnadmin_records_nothing(tmp_path, make_request, s3, bucket, k
     assert_aftermath(s3, bucket, tmp_path, objects, state)
     again = run_backup(request, now=DAY + datetime.timedelta(days=1))
     assert again.backup["kind"] == "diff"
+    restored = str(tmp_path / "restored-repo")
+    restore_set(request, keys, svn_repository=restored)
+    assert dump_of(restored) == repository.dump()
 
 
 def start_host_command(config, *args):
