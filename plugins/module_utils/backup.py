@@ -142,9 +142,8 @@ class BackupRun:
         future = listing.with_backup(Backup(key, plan.kind, moment, 0))
         if self.check_mode:
             backup = {"key": key, "kind": plan.kind, "parent": plan.parent.key if plan.parent else None}
-            return Outcome(
-                True, plan.reason, set_info, backup, request.retention.expired_keys(future, request.schedule)
-            )
+            rotated = self._rotate(future, key, dry_run=True)
+            return Outcome(True, plan.reason, set_info, backup, rotated, kept_locked=self.kept_locked)
         aborted = self._abort_leftover_uploads()
         backup = self._store(plan, key)
         rotated = self._rotate(future, key)
@@ -275,7 +274,8 @@ class BackupRun:
                 self.bucket.delete(key)  # a data object without its manifest is no backup
             raise
 
-    def _rotate(self, listing: SetListing, key: str) -> list[str]:
+    def _rotate(self, listing: SetListing, key: str, dry_run: bool = False) -> list[str]:
+        """Delete what the retention lets go (or, ``dry_run``, only say what that is)."""
         deleted = []
         for group in self.request.retention.expired_groups(listing, self.request.schedule):
             try:
@@ -283,14 +283,19 @@ class BackupRun:
                 if versions is None:
                     continue  # an object lock holds part of it: the whole chain stays
                 for expired in group:
-                    if versions.get(expired):
-                        self.bucket.delete_version(expired, versions[expired])
-                    else:
-                        self.bucket.delete(expired)
+                    if not dry_run:
+                        self._delete(expired, versions.get(expired))
                     deleted.append(expired)
             except BackupError as exc:
-                raise BackupError("rotation", f"{exc.cause} (backup {key} is stored)") from exc
+                stored = "nothing was stored" if dry_run else f"backup {key} is stored"
+                raise BackupError("rotation", f"{exc.cause} ({stored})") from exc
         return deleted
+
+    def _delete(self, key: str, version: str | None) -> None:
+        if version:
+            self.bucket.delete_version(key, version)
+        else:
+            self.bucket.delete(key)
 
     def _unlocked_versions(self, group: list[str]) -> dict | None:
         """With object lock in use, each key's version to delete (a plain delete would only hide a

@@ -66,6 +66,8 @@ def test_rotation_keeps_a_chain_a_lock_still_holds_and_says_so(tmp_path, make_re
     trees.build_tree(str(source))
     request = make_request(source, bucket=locked_bucket, diffs=0, fulls=1, protection=Protection(object_lock_days=30))
     first = run_backup(request, now=DAY)
+    planned = run_backup(request, now=DAY + datetime.timedelta(days=1), check_mode=True)
+    assert planned.rotated == [] and [entry["key"] for entry in planned.kept_locked] == [first.backup["manifest_key"]]
     second = run_backup(request, now=DAY + datetime.timedelta(days=1))
     assert second.rotated == []
     assert [entry["key"] for entry in second.kept_locked] == [first.backup["manifest_key"]]
