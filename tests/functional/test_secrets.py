@@ -94,5 +94,6 @@ def test_the_backed_up_host_cannot_decrypt_its_own_backups(setup, tmp_path):
         text=True,
         check=False,
     )
+    subprocess.run(["gpgconf", "--homedir", host_keyring, "--kill", "all"], check=False)  # gpg started one
     assert restore.returncode != 0
     assert "secret key" in restore.stderr and not (tmp_path / "r").exists()

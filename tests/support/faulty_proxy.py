@@ -20,6 +20,11 @@ import urllib.parse
 from .processes import free_port
 
 
+class _QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        pass  # a client that gave up on a stall, or a reset made on purpose: no traceback
+
+
 class FaultyProxy:
     def __init__(self, upstream_port: int, rule):
         self.upstream_port = upstream_port
@@ -87,7 +92,7 @@ class FaultyProxy:
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _handle
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server = _QuietServer(("127.0.0.1", self.port), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> FaultyProxy:
