@@ -100,3 +100,18 @@ def test_mistakes_fail_with_a_message_naming_the_job(jobs, host_jobs, defaults, 
     with pytest.raises(AnsibleFilterError, match=None) as raised:
         plan(jobs, host_jobs=host_jobs, defaults=defaults)
     assert message in str(raised.value)
+
+
+def test_s3_protections_and_retention_models_come_through_role_variables():
+    defaults = {"storage_class": "STANDARD_IA", "sse": "AES256", "object_lock_days": 30, "keep_daily": 7}
+    result = plan([{"name": "www", "directory": "/srv/www", "bandwidth_limit": 1048576}], defaults=defaults)
+    assert result["config"]["defaults"]["object_lock_days"] == 30
+    assert result["config"]["jobs"] == [{"name": "www", "directory": "/srv/www", "bandwidth_limit": 1048576}]
+    for job, message in (
+        ({"storage_class": "COLD"}, "job 1 (www): storage_class must be one of STANDARD"),
+        ({"cycle": "hanoi"}, "job 1 (www): cycle hanoi needs discs"),
+        ({"object_lock_days": 0}, "job 1 (www): object_lock_days must be from 1 to 36500"),
+    ):
+        with pytest.raises(AnsibleFilterError) as raised:
+            plan([{"name": "www", "directory": "/srv/www", **job}])
+        assert message in str(raised.value)
