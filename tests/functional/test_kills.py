@@ -48,11 +48,22 @@ def children_named(name, parent=None):
     return found
 
 
+def encrypting(pid):
+    """True for the pipe's gpg; python-gnupg also starts short-lived gpg processes to list keys."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return b"--encrypt" in handle.read().split(b"\0")
+    except OSError:
+        return False
+
+
 def kill_when_running(name, deadline=20.0):
-    """SIGKILL this process's child ``name`` once it runs; True if it was found."""
+    """SIGKILL this process's pipeline stage ``name`` once it runs; True if it was found."""
     ends = time.monotonic() + deadline
     while time.monotonic() < ends:
         for pid in children_named(name):
+            if name == "gpg" and not encrypting(pid):
+                continue
             time.sleep(0.5)  # well into the stream
             os.kill(pid, signal.SIGKILL)
             return True
