@@ -34,6 +34,15 @@ lint: system-tests $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	tests/scripts/ansible-lint.sh
+	$(BIN)/yamllint --strict .
+	$(BIN)/antsibull-changelog lint
+	VENV=$(VENV) tests/scripts/collection-docs.sh
+	$(BIN)/mypy
+
+## docs: the collection's docs site (antsibull-docs, Sphinx) in tests/output/docs/build/html
+.PHONY: docs
+docs: $(VENV)/.installed
+	VENV=$(VENV) tests/scripts/collection-docs.sh html
 
 pytest: system-tests $(VENV)/.installed
 	$(BIN)/pytest
@@ -43,6 +52,48 @@ sanity: system-tests $(VENV)/.installed
 
 units: system-tests $(VENV)/.installed
 	VENV=$(VENV) tests/scripts/ansible-test.sh units --venv --python $(PYVER)
+
+## bench-memory, bench-tempdisk, bench-overhead, bench-profile: one measurement each for docs/BENCHMARKS.md,
+## a Markdown fragment on stdout and in bench/results/ (exit 1 when a target is missed)
+.PHONY: bench-memory bench-tempdisk bench-overhead bench-profile
+bench-memory: $(VENV)/.installed
+	command -v openssl >/dev/null || tests/scripts/system-packages.sh openssl
+	PYTHONPATH=tests $(BIN)/python -m bench.memory_flat
+
+bench-tempdisk: $(VENV)/.installed
+	command -v strace >/dev/null || tests/scripts/system-packages.sh strace
+	PYTHONPATH=tests $(BIN)/python -m bench.temp_disk
+
+bench-overhead: $(VENV)/.installed
+	PYTHONPATH=tests $(BIN)/python -m bench.ansible_overhead
+
+bench-profile: $(VENV)/.installed
+	command -v openssl >/dev/null || tests/scripts/system-packages.sh openssl
+	PYTHONPATH=tests $(BIN)/python -m bench.profile
+
+## bench: every tool on both S3 servers, RUNS times, writing docs/BENCHMARKS.md and docs/benchmarks.png
+## (make bench SIZE=1G RUNS=3); bench-smoke: everything once on a small data set, for CI (exit 1 when a
+## tool fails or a restore differs, never because of a time)
+.PHONY: bench bench-smoke bench-system
+SIZE ?= 1G
+RUNS ?= 3
+BENCH_SERVERS ?= moto,s3rver
+
+bench-system: system
+	@missing=""; for pair in /usr/bin/aws:awscli duplicity:duplicity restic:restic npm:npm; do \
+	  command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair#*:}"; done; \
+	/usr/bin/python3 -c 'import boto3' 2>/dev/null || missing="$$missing python3-boto3"; \
+	[ -z "$$missing" ] || tests/scripts/system-packages.sh $$missing
+
+bench/node_modules/.installed: bench/package.json bench/package-lock.json
+	npm ci --prefix bench --no-audit --no-fund
+	touch $@
+
+bench: bench-system $(VENV)/.installed bench/node_modules/.installed
+	$(BIN)/python -m bench.run --size $(SIZE) --runs $(RUNS) --servers $(BENCH_SERVERS)
+
+bench-smoke: bench-system $(VENV)/.installed bench/node_modules/.installed
+	$(BIN)/python -m bench.run --size 20M --runs 1 --servers moto,s3rver --markdown '' --png ''
 
 clean:
 	rm -rf $(VENV) tests/output .pytest_cache .ruff_cache

@@ -54,6 +54,32 @@ class Outcome:
         }
 
 
+class _TimedReader:
+    """The pipe's read end, counting the seconds the uploader spent waiting on it: the rest of the
+    upload's time went to hashing and waiting for a part buffer that S3 had not yet taken."""
+
+    def __init__(self, stream):
+        self.stream, self.waited = stream, 0.0
+
+    def readinto(self, target) -> int:
+        started = time.monotonic()
+        try:
+            return self.stream.readinto(target)
+        finally:
+            self.waited += time.monotonic() - started
+
+
+def _timings(results: list, upload_s: float, pipe_wait_s: float) -> dict:
+    return {
+        "stages": [result.timing() for result in results],
+        "upload": {
+            "seconds": round(upload_s, 3),
+            "pipe_wait_s": round(pipe_wait_s, 3),
+            "upload_wait_s": round(max(upload_s - pipe_wait_s, 0.0), 3),
+        },
+    }
+
+
 def _new_stamp(now: datetime.datetime, listing: SetListing) -> datetime.datetime:
     """``now`` to the second, moved past the newest key so that keys keep sorting in creation order."""
     moment = now.astimezone(datetime.timezone.utc).replace(microsecond=0)
@@ -116,6 +142,7 @@ class BackupRun:
         return outcome
 
     def _locked_run(self) -> Outcome:
+        assert self.bucket is not None  # run() connects it before calling this
         request = self.request
         listing = build_listing(self.bucket.list(self.set_prefix), self.set_prefix)
         chain = listing.chain_of_newest()
@@ -158,6 +185,7 @@ class BackupRun:
         return self.request.source.unchanged(self.state)
 
     def _read_manifest(self, key: str) -> dict:
+        assert self.bucket is not None  # run() connects it before calling this
         try:
             return self.bucket.read_json(key)
         except BackupError as exc:
@@ -170,6 +198,7 @@ class BackupRun:
 
     def _abort_leftover_uploads(self) -> list[str]:
         """Abort uploads a killed run left open: with the lock held, none of them can be live."""
+        assert self.bucket is not None  # run() connects it before calling this
         leftovers = self.bucket.open_uploads(self.set_prefix)
         for upload in leftovers:
             self.bucket.abort_multipart(upload["key"], upload["upload_id"])
@@ -187,11 +216,14 @@ class BackupRun:
 
     def _store(self, plan: Plan, key: str) -> dict:
         request = self.request
+        assert self.bucket is not None  # run() connects it before calling this
+        assert plan.kind is not None  # _locked_run stores only a plan with something to do
         started, clock = datetime.datetime.now(datetime.timezone.utc), time.monotonic()
         prepared = None
         try:
             prepared = request.source.prepare(plan.kind, self.state)
-            report = (lambda size: self.progress("uploading", size)) if self.progress else None
+            progress = self.progress
+            report = (lambda size: progress("uploading", size)) if progress else None
             # S3 refuses a lock date in the past: count from the later of the run's time and the clock's.
             until = request.protection.retain_until(max(self.now, started))
             with StreamUpload(
@@ -204,9 +236,12 @@ class BackupRun:
                 bandwidth_limit=request.bandwidth_limit,
             ) as upload:
                 with Pipeline(self._stages(prepared.stage)) as pipe:
-                    uploaded = upload.feed(pipe.stdout)
+                    streaming = time.monotonic()
+                    reader = _TimedReader(pipe.stdout)
+                    uploaded = upload.feed(reader)
                     results = pipe.finish()
                 upload.complete()
+                timings = _timings(results, time.monotonic() - streaming, reader.waited)
             if until is not None:
                 self._lock(key, until)
             source_result = results[0]
@@ -256,9 +291,11 @@ class BackupRun:
             "sha256": uploaded.sha256,
             "duration_s": duration,
             "tar_warnings": warnings,
+            "timings": timings,
         }
 
     def _lock(self, key: str, until: datetime.datetime) -> None:
+        assert self.bucket is not None  # run() connects it before calling this
         try:
             self.bucket.lock(key, self.request.protection.object_lock_mode, until)
         except BackupError:
@@ -267,6 +304,7 @@ class BackupRun:
             raise
 
     def _write_manifest(self, key: str, manifest: dict, extra: dict) -> None:
+        assert self.bucket is not None  # run() connects it before calling this
         try:
             self.bucket.write_json(naming.manifest_key(key), manifest, extra)
         except BackupError:
@@ -292,6 +330,7 @@ class BackupRun:
         return deleted
 
     def _delete(self, key: str, version: str | None) -> None:
+        assert self.bucket is not None  # run() connects it before calling this
         if version:
             self.bucket.delete_version(key, version)
         else:
@@ -300,6 +339,7 @@ class BackupRun:
     def _unlocked_versions(self, group: list[str]) -> dict | None:
         """With object lock in use, each key's version to delete (a plain delete would only hide a
         version behind a delete marker, its storage still paid); None while any is locked."""
+        assert self.bucket is not None  # run() connects it before calling this
         if not self.request.protection.object_lock_days:
             return {}
         versions = {}

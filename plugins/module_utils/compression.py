@@ -37,12 +37,14 @@ class Compressor:
 
 COMPRESSORS = {
     # -T0: one worker per core; zstd is what keeps up with tar and gpg (measured in shared/tools).
+    # -B2M: 2 MiB jobs hold zstd at about 23 MB instead of 72 MB on two cores, at the same speed and
+    # 1% more bytes (docs/BENCHMARKS.md); the backup's whole process tree stays under 150 MB.
     "zstd": Compressor(
         "zstd",
         ".zst",
         3,
         (1, 19),
-        ("zstd", "--quiet", "--stdout", "-T0"),
+        ("zstd", "--quiet", "--stdout", "-T0", "-B2M"),
         ("zstd", "--decompress", "--quiet", "--stdout"),
     ),
     "gzip": Compressor("gzip", ".gz", 6, (1, 9), ("gzip", "--stdout"), ("gzip", "--decompress", "--stdout")),

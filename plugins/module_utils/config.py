@@ -14,6 +14,9 @@ jobs:
     svn_parent: /srv/svn
 log_file: /var/log/s3napback.log         # optional: one line per job and run
 metrics_dir: /var/lib/node_exporter      # optional: a Prometheus textfile per job
+status_dir: /var/lib/s3napback           # optional: <job>.status.json per job (default: its state_dir)
+parallel_jobs: 2                         # optional: jobs run at once, each a process (default 1)
+memory_budget_mb: 512                    # optional: start a job only while the running ones fit
 """
 
 from __future__ import annotations
@@ -29,14 +32,21 @@ from .request import BackupRequest
 try:
     import yaml
 except ImportError:  # the host command says which package is missing
-    yaml = None
+    yaml = None  # type: ignore[assignment]  # the module is optional; load() checks for None
 
 DEFAULT_PATH = "/etc/s3napback/config.yml"
 
 
 # Keys of a job that are about reporting on it, not about the backup the module makes.
 REPORTING = {"healthcheck_url": ("str", None)}
-SETTINGS = {"log_file": ("path", None), "metrics_dir": ("path", None)}
+SETTINGS = {
+    "log_file": ("path", None),
+    "metrics_dir": ("path", None),
+    "status_dir": ("path", None),
+    "parallel_jobs": ("int", 1),
+    "memory_budget_mb": ("int", None),
+}
+MAX_PARALLEL_JOBS = 64
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,9 @@ class Config:
     notes: list[str]  # what was skipped (directories of svn_parent that are no repositories)
     log_file: str | None = None
     metrics_dir: str | None = None
+    status_dir: str | None = None
+    parallel_jobs: int = 1
+    memory_budget_mb: int | None = None
 
 
 def _fail(path: str, cause: str) -> BackupError:
@@ -119,6 +132,10 @@ def load(path: str = DEFAULT_PATH) -> Config:
         settings = options.typed_options({key: document[key] for key in SETTINGS if key in document}, SETTINGS)
     except ValueError as exc:
         raise _fail(path, str(exc)) from None
+    if not 1 <= settings["parallel_jobs"] <= MAX_PARALLEL_JOBS:
+        raise _fail(path, f"parallel_jobs must be from 1 to {MAX_PARALLEL_JOBS}")
+    if settings["memory_budget_mb"] is not None and settings["memory_budget_mb"] < 1:
+        raise _fail(path, "memory_budget_mb must be a positive number of MiB")
     secrets = [name for name in options.SECRETS if defaults.get(name) or any(job.get(name) for job in jobs)]
     if secrets and document["_mode"] & 0o077:
         raise _fail(path, f"holds {secrets[0]} but others may read it: chmod 600 {path}")

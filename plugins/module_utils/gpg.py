@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from typing import Any
 
 from . import files
 from .errors import BackupError
@@ -45,7 +46,11 @@ class Keyring:
         if shutil.which(GPG) is None:
             raise BackupError("gpg", f"the {GPG} command is not installed")
         # Public-key work needs no gpg-agent; without --no-autostart gpg would leave one running.
-        arguments = {"gpgbinary": GPG, "gnupghome": self.home, "options": None if agent else ["--no-autostart"]}
+        arguments: dict[str, Any] = {
+            "gpgbinary": GPG,
+            "gnupghome": self.home,
+            "options": None if agent else ["--no-autostart"],
+        }
         if "env" in inspect.signature(gnupg.GPG).parameters:  # python-gnupg 0.5 and later
             arguments["env"] = child_environment()
         return gnupg.GPG(**arguments)
@@ -148,6 +153,7 @@ class DecryptionKeys:
         return self
 
     def decrypt_stage(self) -> Stage:
+        assert self.home is not None  # __enter__ sets it or raises
         argv = [GPG, "--batch", "--no-tty", "--quiet", "--homedir", self.home, "--decrypt"]
         pass_fds: tuple[int, ...] = ()
         if self.passphrase is not None:

@@ -6,14 +6,17 @@ Installed by ``pip install`` of the repository as ``s3napback``; from an install
 runs as ``PYTHONPATH=<collections path> python3 -m
 ansible_collections.s3napback.s3napback.plugins.module_utils.host_command``.
 
-    s3napback [--config FILE] [--json] run [JOB ...] [--force] [--force-full] [--check]
+    s3napback [--config FILE] [--json] run [JOB ...] [--force] [--force-full] [--check] [--jobs N]
     s3napback [--config FILE] [--json] list [JOB ...]
     s3napback [--config FILE] [--json] restore JOB --dest DIR [--at TIME] [--path P ...] [--force] [KEYS]
     s3napback [--config FILE] [--json] verify JOB [--at TIME] [KEYS]
     KEYS: --gpg-home DIR | --gpg-private-key-file FILE, and --passphrase-file FILE, --gpg-verify-key-file FILE
 
 Exit codes: 0 done, 3 nothing to do (no job was due), 1 a job failed (the others still ran), 2 usage
-or configuration error, 143 stopped by SIGTERM (the running job's upload aborted, its state as it was).
+or configuration error, 143 stopped by SIGTERM (every running job's upload aborted, its state as it was).
+
+``--jobs N`` (or ``parallel_jobs`` in the config) runs N jobs at once, each in a child process: see
+parallel.py for why processes and what one job costs.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from .errors import BackupError, Terminated
 from .inventory import describe_set
 from .naming import set_prefix
 from .options import connection_from, login_from
+from .parallel import ParallelRun, Task, job_cost
 from .report import Reporter
 from .restore import RestoreRequest, run_restore
 from .s3 import Bucket
@@ -43,6 +47,9 @@ EXIT_TERMINATED = 128 + signal.SIGTERM
 
 
 def _terminate(signum, _frame):
+    # Once only: a second SIGTERM (systemd signals the whole control group, and a parallel run's
+    # parent forwards it too) must not interrupt the unwinding that aborts the upload.
+    signal.signal(signum, signal.SIG_IGN)
     raise Terminated(f"stopped by {signal.Signals(signum).name}")
 
 
@@ -82,23 +89,25 @@ def _log(args, *words) -> str:
     return line
 
 
-def _backup(args, job) -> tuple[dict, list[str]]:
+def _backup(args, job, show_progress: bool = True) -> tuple[dict, list[str]]:
     """Run one job: its result and the words of its log line."""
     request = dataclasses.replace(
         job.request, force=args.force or job.request.force, force_full=args.force_full or job.request.force_full
     )
-    progress = Progress(job.name, sys.stderr, sys.stderr.isatty() and not args.json)
+    progress = Progress(job.name, sys.stderr, show_progress and sys.stderr.isatty() and not args.json)
+    times = {"started": _stamp()}
     try:
         outcome = run_backup(request, check_mode=args.check, progress=progress)
     except BackupError as exc:
-        return {"job": job.name, "status": "failed", "stage": exc.stage, "msg": str(exc)}, [
+        return {"job": job.name, "status": "failed", "stage": exc.stage, "msg": str(exc), **times}, [
             "status=failed",
             f"error={json.dumps(str(exc))}",
         ]
     finally:
         progress.clear()
+        times["finished"] = _stamp()
     if outcome.backup is None:
-        return {"job": job.name, "status": "nothing", "reason": outcome.reason}, [
+        return {"job": job.name, "status": "nothing", "reason": outcome.reason, **times}, [
             "status=nothing",
             f"reason={json.dumps(outcome.reason)}",
         ]
@@ -107,22 +116,62 @@ def _backup(args, job) -> tuple[dict, list[str]]:
     words = [f"status={status}", f"kind={backup['kind']}", f"key={backup['key']}"]
     if not args.check:
         words += [f"bytes={backup['bytes_out']}", f"seconds={backup['duration_s']}"]
-    return {"job": job.name, "status": status, **outcome.as_dict()}, [*words, f"rotated={len(outcome.rotated)}"]
+    result = {"job": job.name, "status": status, **times, **outcome.as_dict()}
+    return result, [*words, f"rotated={len(outcome.rotated)}"]
+
+
+def _finished(args, job, result: dict, words: list[str]) -> None:
+    """Say how ``job`` went: its log line, cron's mail on failure, and the reports."""
+    line = _log(args, job.name, *words)
+    if result["status"] == "failed" and not args.json and not sys.stderr.isatty():
+        sys.stderr.write(f"s3napback: {job.name}: {result['msg']}\n")  # cron mails stderr
+    if not args.check:
+        args.reporter.finished(job, line, result)
+
+
+def _in_parallel(args, jobs: list, limit: int) -> dict:
+    """Each job in a child process of its own, ``limit`` at a time and within the memory budget;
+    the parent alone logs and reports, so lines stay whole. No live line: several would garble."""
+    results: dict[str, dict] = {}
+
+    def done(task: Task, child: dict | None, cause: str) -> None:
+        job = by_name[task.name]
+        if child is None:
+            message = f"job: {cause}"
+            child = {
+                "result": {"job": job.name, "status": "failed", "stage": "job", "msg": message},
+                "words": ["status=failed", f"error={json.dumps(message)}"],
+            }
+        results[job.name] = child["result"]
+        _finished(args, job, child["result"], child["words"])
+
+    def task_of(job) -> Task:
+        def work() -> dict:
+            result, words = _backup(args, job, show_progress=False)
+            return {"result": result, "words": words}
+
+        return Task(job.name, job_cost(job.request.part_size, job.request.upload_concurrency), work)
+
+    by_name = {job.name: job for job in jobs}
+    budget = args.loaded.memory_budget_mb * 2**20 if args.loaded.memory_budget_mb else None
+    started = (lambda task: None) if args.check else (lambda task: args.reporter.started(by_name[task.name]))
+    ParallelRun(limit, budget, started, done).run([task_of(job) for job in jobs])
+    return results
 
 
 def _run(args, jobs: list) -> tuple[int, list]:
-    results = []
-    reporter = None if args.check else args.reporter
-    for job in jobs:
-        if reporter:
-            reporter.started(job)
-        result, words = _backup(args, job)
-        results.append(result)
-        line = _log(args, job.name, *words)
-        if result["status"] == "failed" and not args.json and not sys.stderr.isatty():
-            sys.stderr.write(f"s3napback: {job.name}: {result['msg']}\n")  # cron mails stderr
-        if reporter:
-            reporter.finished(job, line, result["status"] != "failed", result.get("backup"))
+    limit = args.parallel_jobs or args.loaded.parallel_jobs
+    if limit > 1 and len(jobs) > 1:
+        by_name = _in_parallel(args, jobs, limit)
+        results = [by_name[job.name] for job in jobs]  # the file's order, whatever ended first
+    else:
+        results = []
+        for job in jobs:
+            if not args.check:
+                args.reporter.started(job)
+            result, words = _backup(args, job)
+            results.append(result)
+            _finished(args, job, result, words)
     if any(result["status"] == "failed" for result in results):
         return EXIT_FAILED, results
     return (EXIT_OK if any(result.get("backup") for result in results) else EXIT_NOTHING), results
@@ -207,6 +256,12 @@ def _restore(args, jobs: list) -> tuple[int, list]:
     return EXIT_OK, [{"job": job.name, **outcome.as_dict()}]
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1, not {text!r}")
+    return int(text)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="s3napback",
@@ -227,6 +282,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="back up even if this period has a backup")
     run.add_argument("--force-full", action="store_true", help="make each backup a full")
     run.add_argument("--check", action="store_true", help="say what would happen; change nothing")
+    run.add_argument(
+        "--jobs",
+        dest="parallel_jobs",
+        type=_positive,
+        metavar="N",
+        help="run up to N jobs at once, each in a process of its own (default: parallel_jobs of the config, 1)",
+    )
     listing = commands.add_parser("list", help="show each job's backups, their age and any problem")
     listing.add_argument("jobs", nargs="*", metavar="JOB")
     restore = commands.add_parser("restore", help="restore a job's set as of a point in time")
@@ -266,7 +328,8 @@ def _main(args) -> int:
     try:
         loaded = config.load(args.config)
         selected = config.select(loaded.jobs, getattr(args, "jobs", None) or [])
-        args.reporter = Reporter(loaded.log_file, loaded.metrics_dir)
+        args.loaded = loaded
+        args.reporter = Reporter(loaded.log_file, loaded.metrics_dir, status_dir=loaded.status_dir)
         for note in loaded.notes:
             _log(args, "-", f"note={json.dumps(note)}")
     except BackupError as exc:

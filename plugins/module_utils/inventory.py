@@ -70,6 +70,7 @@ def describe_set(bucket: Bucket, set_prefix: str, objects: list, uploads: list, 
             "time": naming.iso(newest.stamp),
             "age_s": round((now - newest.stamp).total_seconds()),
         },
+        "history": [{"time": naming.iso(b.stamp), "kind": b.kind, "bytes": b.size} for b in listing.backups],
         "problems": problems,
     }
 

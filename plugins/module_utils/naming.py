@@ -65,7 +65,7 @@ def source_name(kind: str, identity: str) -> str:
     return f"{kind}-{slug}~{_digest(kind, identity, length=10)}"
 
 
-def set_id(endpoint: str, bucket: str, prefix: str, name: str) -> str:
+def set_id(endpoint: str | None, bucket: str, prefix: str, name: str) -> str:
     """The local identity of a backup set: its state files' base name."""
     return f"{name}.{_digest(endpoint or '', bucket, prefix, name, length=12)}"
 

@@ -8,6 +8,8 @@ same thing in a playbook, an ad-hoc call and /etc/s3napback/config.yml.
 
 from __future__ import annotations
 
+from typing import Any
+
 from .databases import MYSQLDUMP_OPTIONS, Login, MySQLSource, PostgreSQLSource, mysql_databases, postgresql_databases
 from .errors import BackupError
 from .protection import Protection
@@ -18,7 +20,7 @@ from .schedule import Schedule
 from .sources import DirectorySource
 from .svn import SvnSource, repositories_under
 
-CONNECTION = {
+CONNECTION: dict[str, tuple[str, Any]] = {
     "access_key": ("str", None),
     "secret_key": ("str", None),
     "session_token": ("str", None),
@@ -30,7 +32,7 @@ CONNECTION = {
 
 SOURCES = ("directory", "mysql_database", "postgresql_database", "svn_repository", "svn_parent")
 
-LOGIN = {
+LOGIN: dict[str, tuple[str, Any]] = {
     "login_host": ("str", None),
     "login_port": ("int", None),
     "login_unix_socket": ("str", None),
@@ -39,7 +41,7 @@ LOGIN = {
     "config_file": ("path", None),
 }
 
-BACKUP = {
+BACKUP: dict[str, tuple[str, Any]] = {
     "directory": ("path", None),
     "mysql_database": ("list", None),
     "all_in_one": ("bool", False),

@@ -15,7 +15,9 @@ import re
 import signal
 import subprocess
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
+from typing import IO
 
 from .errors import BackupError
 
@@ -66,6 +68,11 @@ class StageResult:
     stage: Stage
     returncode: int
     stderr: str
+    wall_s: float = 0.0  # from its start until it closed its stderr, which it does on exit
+    cpu_s: float | None = None  # user + system, from wait4; None when it was reaped elsewhere
+
+    def timing(self) -> dict:
+        return {"stage": self.stage.name, "wall_s": round(self.wall_s, 3), "cpu_s": self.cpu_s}
 
     @property
     def failed(self) -> bool:
@@ -92,15 +99,31 @@ class StageResult:
 class _Running:
     stage: Stage
     process: subprocess.Popen
-    reader: threading.Thread
+    reader: threading.Thread | None  # set right after construction, before the stage is listed
     stderr: bytearray
+    started: float
+    ended: list = field(default_factory=list)  # the monotonic time the drain thread saw EOF
 
 
-def _drain(stream, sink: bytearray) -> None:
+def _drain(stream, sink: bytearray, ended: list) -> None:
     for chunk in iter(lambda: stream.read(8192), b""):
         sink += chunk
         del sink[:-_STDERR_TAIL]
+    ended.append(time.monotonic())
     stream.close()
+
+
+def _reap(process: subprocess.Popen) -> float | None:
+    """Wait for ``process`` and return its CPU seconds (user + system), which only wait4 tells."""
+    if process.returncode is None:
+        try:
+            _pid, status, usage = os.wait4(process.pid, 0)
+        except ChildProcessError:  # reaped by Popen already (poll() in kill())
+            process.wait()
+            return None
+        process.returncode = os.waitstatus_to_exitcode(status)
+        return round(usage.ru_utime + usage.ru_stime, 3)
+    return None
 
 
 class Pipeline:
@@ -116,15 +139,16 @@ class Pipeline:
         self.stages = stages
         self.feed, self.collect = feed, collect
         self._running: list[_Running] = []
-        self.stdin = None
-        self.stdout = None
+        self.stdin: IO[bytes] | None = None
+        self.stdout: IO[bytes] | None = None
 
     def __enter__(self) -> Pipeline:
-        previous = subprocess.PIPE if self.feed else subprocess.DEVNULL
+        previous: int | IO[bytes] | None = subprocess.PIPE if self.feed else subprocess.DEVNULL
         try:
             for number, stage in enumerate(self.stages, start=1):
                 env = child_environment(stage.env)
                 last = number == len(self.stages)
+                started = time.monotonic()
                 process = subprocess.Popen(
                     stage.argv,
                     stdin=previous,
@@ -136,20 +160,28 @@ class Pipeline:
                 if number == 1 and self.feed:
                     self.stdin = process.stdin
                 elif previous is not subprocess.DEVNULL:
+                    assert previous is not None and not isinstance(previous, int)  # the previous stage's stdout
                     previous.close()  # only the next stage holds the read end, so SIGPIPE reaches writers
-                sink = bytearray()
-                reader = threading.Thread(target=_drain, args=(process.stderr, sink), daemon=True)
-                reader.start()
-                self._running.append(_Running(stage, process, reader, sink))
+                running = _Running(stage, process, None, bytearray(), started)
+                running.reader = threading.Thread(
+                    target=_drain, args=(process.stderr, running.stderr, running.ended), daemon=True
+                )
+                running.reader.start()
+                self._running.append(running)
                 previous = process.stdout
         except BaseException as exc:  # SIGTERM's Terminated too: no stage may outlive a failed start
             if previous not in (subprocess.DEVNULL, subprocess.PIPE):
+                assert previous is not None and not isinstance(previous, int)  # a stage's stdout
                 previous.close()
             self.kill()
             if isinstance(exc, OSError):
                 raise BackupError(stage.name, f"cannot start {stage.argv[0]}: {exc.strerror}") from exc
             raise
-        self.stdout = previous if self.collect else None
+        if self.collect:
+            assert not isinstance(previous, int)  # the last stage's stdout: there is always a stage
+            self.stdout = previous
+        else:
+            self.stdout = None
         return self
 
     def kill(self) -> None:
@@ -165,10 +197,12 @@ class Pipeline:
                     stream.close()
         results = []
         for running in self._running:
-            running.process.wait()
+            cpu = _reap(running.process)
+            assert running.reader is not None  # __enter__ lists a stage only once its reader started
             running.reader.join()
             text = bytes(running.stderr).decode("utf-8", "replace")
-            results.append(StageResult(running.stage, running.process.returncode, text))
+            wall = (running.ended[0] if running.ended else time.monotonic()) - running.started
+            results.append(StageResult(running.stage, running.process.returncode, text, wall, cpu))
         return results
 
     def finish(self) -> list[StageResult]:

@@ -1,14 +1,15 @@
 # s3napback's engine: plain Python shared by the modules and the host command. Private to this
 # collection; its interfaces may change without notice.
 """What a scheduled run leaves for the people and monitors watching it: a line in the log file,
-healthcheck pings (start, success, failure: the healthchecks.io convention) and a Prometheus
-node_exporter textfile per job.
+healthcheck pings (start, success, failure: the healthchecks.io convention), a JSON status file
+per job and a Prometheus node_exporter textfile per job.
 
 Reporting never fails a backup: a monitor that cannot be reached is said on stderr and skipped.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -16,6 +17,9 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+
+from .errors import BackupError
+from .files import write_private
 
 PING_TIMEOUT_S = 10
 
@@ -25,6 +29,8 @@ METRICS = (
     ("last_success_timestamp_seconds", "When the job last made a backup (Unix time)."),
     ("last_backup_bytes", "Bytes stored by the job's last backup."),
     ("last_backup_duration_seconds", "How long the job's last backup took."),
+    ("last_full_backup_bytes", "Bytes stored by the job's last full backup."),
+    ("previous_full_backup_bytes", "Bytes stored by the job's full backup before the last one."),
 )
 _SAMPLE_RE = re.compile(r"^s3napback_(?P<metric>\w+)\{[^}]*\} (?P<value>\S+)$")
 
@@ -34,19 +40,69 @@ def _warn(message: str) -> None:
 
 
 class Reporter:
-    def __init__(self, log_file: str | None = None, metrics_dir: str | None = None, clock=time.time):
+    def __init__(
+        self,
+        log_file: str | None = None,
+        metrics_dir: str | None = None,
+        clock=time.time,
+        status_dir: str | None = None,
+    ):
+        """``status_dir``: where each job's ``<job>.status.json`` goes; None: the job's state_dir."""
         self.log_file, self.metrics_dir, self.clock = log_file, metrics_dir, clock
+        self.status_dir = status_dir
         self.opener = urllib.request.build_opener()
 
     def started(self, job) -> None:
         self._ping(job, "/start", b"")
 
-    def finished(self, job, line: str, ok: bool, backup: dict | None = None) -> None:
-        """Report ``job``'s run: ``line`` is its log line, ``backup`` what it stored (None when no
-        backup was due or the run failed)."""
+    def finished(self, job, line: str, result: dict) -> None:
+        """Report ``job``'s run: ``line`` is its log line, ``result`` the host command's result
+        (``status`` ok, nothing or failed; ``backup`` what it stored)."""
+        ok = result["status"] != "failed"
         self._append(line)
         self._ping(job, "" if ok else "/fail", line.encode("utf-8"))
-        self._write_metrics(job.name, ok, backup)
+        self._write_metrics(job.name, ok, result.get("backup") if ok else None)
+        self._write_status(job, result)
+
+    def status_path(self, job) -> str:
+        return os.path.join(self.status_dir or job.request.state_dir, f"{job.name}.status.json")
+
+    def _write_status(self, job, result: dict) -> None:
+        """``<job>.status.json``: the last run, and the last success carried over from the file
+        before, so that a failed run still says when the job last worked."""
+        path = self.status_path(job)
+        previous = {}
+        try:
+            with open(path, encoding="utf-8") as handle:
+                previous = json.load(handle)
+        except (OSError, ValueError):
+            pass
+        if not isinstance(previous, dict):
+            previous = {}
+        backup = result.get("backup") or {}
+        status = {
+            "job": job.name,
+            "status": result["status"],
+            "started": result.get("started"),
+            "finished": result.get("finished"),
+            "kind": backup.get("kind"),
+            "key": backup.get("key"),
+            "bytes": backup.get("bytes_out"),
+            "duration_s": backup.get("duration_s"),
+            "timings": backup.get("timings"),
+            "reason": result.get("reason"),
+            "stage": result.get("stage"),
+            "error": " ".join(result["msg"].split()) if result.get("msg") else None,  # one line
+            "last_success": previous.get("last_success"),
+            "last_success_key": previous.get("last_success_key"),
+        }
+        if result["status"] == "ok":
+            status["last_success"], status["last_success_key"] = result.get("finished"), backup.get("key")
+        try:
+            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+            write_private(path, (json.dumps(status, indent=2) + "\n").encode("utf-8"), "status")
+        except (OSError, BackupError) as exc:
+            _warn(f"status: cannot write {path}: {getattr(exc, 'strerror', None) or exc}")
 
     def _append(self, line: str) -> None:
         if not self.log_file:
@@ -71,6 +127,7 @@ class Reporter:
             _warn(f"healthcheck: cannot ping {url.split('?')[0]}{suffix}: {reason}")
 
     def _metrics_path(self, name: str) -> str:
+        assert self.metrics_dir is not None  # _write_metrics returns early without a metrics_dir
         return os.path.join(self.metrics_dir, f"s3napback_{name}.prom")
 
     def _previous(self, path: str) -> dict:
@@ -93,6 +150,11 @@ class Reporter:
             values["last_success_timestamp_seconds"] = values["last_run_timestamp_seconds"]
             values["last_backup_bytes"] = str(backup.get("bytes_out", 0))
             values["last_backup_duration_seconds"] = str(backup.get("duration_s", 0))
+            # Diffs are small by nature: only a full compared with the full before it shows lost data.
+            if backup.get("kind") == "full":
+                if "last_full_backup_bytes" in values:
+                    values["previous_full_backup_bytes"] = values["last_full_backup_bytes"]
+                values["last_full_backup_bytes"] = values["last_backup_bytes"]
         lines = []
         for metric, help_text in METRICS:
             if metric in values:

@@ -56,7 +56,7 @@ class BackupRequest:
         return self.gpg_home or os.path.join(self.state_dir, "gnupg")
 
     def problems(self) -> list[str]:
-        found = []
+        found: list[str | None] = []
         if not self.bucket:
             found.append("bucket must not be empty")
         for problem in (naming.name_problem(self.set_name), naming.prefix_problem(self.key_prefix)):

@@ -23,6 +23,7 @@ from . import naming
 from .catalog import Backup, Chain, SetListing, build_listing, chain_problem
 from .compression import decompressor_stage
 from .databases import Login, database_loader
+from .download import read_object
 from .errors import BackupError
 from .gpg import DecryptionKeys
 from .pipeline import Pipeline, Stage
@@ -122,7 +123,9 @@ FORMATS = {
 
 def _format_of(backup: Backup) -> tuple[Format, str]:
     """The format of ``backup``'s payload and the rest of its extension (compression, .gpg)."""
-    extension = naming.parse_data_key(backup.key.rsplit("/", 1)[-1]).extension
+    parts = naming.parse_data_key(backup.key.rsplit("/", 1)[-1])
+    assert parts is not None  # build_listing keeps only keys that parse
+    extension = parts.extension
     payload = "." + extension.split(".")[1]
     if payload not in FORMATS:
         raise BackupError("restore", f"{backup.key}: this version cannot restore {payload} objects")
@@ -242,6 +245,7 @@ class RestoreRun:
             raise
 
     def _chain(self) -> list[Backup]:
+        assert self.bucket is not None  # run() connects it before calling this
         listing = build_listing(self.bucket.list(self.set_prefix), self.set_prefix)
         where = f"{self.request.bucket}/{self.set_prefix}"
         if not listing.backups:
@@ -249,7 +253,8 @@ class RestoreRun:
         at = point_in_time(self.request.at)
         chain = select_chain(listing, at)
         if not chain:
-            raise BackupError("restore", f"there is no full backup in {where} at or before {naming.iso(at)}")
+            when = f" at or before {naming.iso(at)}" if at is not None else ""
+            raise BackupError("restore", f"there is no full backup in {where}{when}")
         problem = chain_problem(Chain(chain[0], chain[1:]), self._read_manifest)
         if problem:
             raise BackupError("restore", f"the chain is broken: {problem}")
@@ -262,6 +267,7 @@ class RestoreRun:
     def _read_manifest(self, key: str) -> dict:
         data_key = key[: -len(naming.MANIFEST_SUFFIX)]
         if data_key not in self.manifests:
+            assert self.bucket is not None  # run() connects it before calling this
             try:
                 self.manifests[data_key] = self.bucket.read_json(key)
             except BackupError as exc:
@@ -292,6 +298,7 @@ class RestoreRun:
         try:
             if fmt.create:
                 _run_once(fmt.create(work))
+            assert fmt.load is not None  # run() restores a format without load into a database instead
             load = fmt.load(work)
             for backup in chain:
                 self._apply(backup, keys, Stage(load[0], load))
@@ -323,9 +330,10 @@ class RestoreRun:
         """Every object's SHA-256 before any of it reaches a database, which cannot be thrown away
         the way a work directory is (one more download, of dumps only)."""
         checked = 0
+        assert self.bucket is not None  # run() connects it before calling this
         for backup in chain:
             digest = hashlib.sha256()
-            for chunk in self.bucket.read_chunks(backup.key):
+            for chunk in read_object(self.bucket, backup.key):
                 digest.update(chunk)
                 checked += len(chunk)
                 self.progress("checking", checked)
@@ -342,25 +350,32 @@ class RestoreRun:
         stages += [decompress, sink] if decompress else [sink]
         digest = hashlib.sha256()
         failure = None
-        with Pipeline(stages, feed=True, collect=False) as pipe:
+        whole = True
+        assert self.bucket is not None  # run() connects it before calling this
+        chunks = read_object(self.bucket, backup.key)
+        with Pipeline(stages, feed=True, collect=False) as pipe, contextlib.closing(chunks):
             keys.release_fds()
-            writing = True
-            for chunk in self.bucket.read_chunks(backup.key):
-                digest.update(chunk)  # to the end, even if a stage stopped: damage is the likelier cause
+            assert pipe.stdin is not None  # feed=True
+            for chunk in chunks:
+                digest.update(chunk)
                 self._done += len(chunk)
                 self.progress("verifying" if self.request.verify else "restoring", self._done)
-                if writing:
-                    try:
-                        pipe.stdin.write(chunk)
-                    except BrokenPipeError:  # a stage stopped early; its exit status says why
-                        writing = False
+                try:
+                    pipe.stdin.write(chunk)
+                except BrokenPipeError:  # a stage stopped early: its exit status says why; stop downloading
+                    whole = False
+                    chunks.close()
+                    break
             try:
                 pipe.finish()
             except BackupError as exc:
                 failure = exc
-        self._check_digest(backup, digest)
+        if whole:  # damage is the likelier cause of a failed stage, when the digest can tell
+            self._check_digest(backup, digest)
         if failure is not None:
             raise BackupError(failure.stage, f"{backup.key}: {failure.cause}", failure.details) from failure
+        if not whole:
+            raise BackupError("restore", f"{backup.key}: the pipe stopped reading before the end of the object")
 
 
 def _run_once(argv: list[str]) -> None:
@@ -375,11 +390,11 @@ def _carry_paths(work: str, selected: str, paths: list[str]) -> None:
     missing = [member for member in members if not os.path.lexists(os.path.join(work, member))]
     if missing:
         raise BackupError("restore", f"not in the backup at that time: {', '.join(missing)}")
-    parents = {""}
+    wanted = {""}
     for member in members:
         parts = member.split(os.sep)
-        parents.update(os.path.join(*parts[:depth]) for depth in range(1, len(parts)))
-    parents = sorted(parents, key=len)
+        wanted.update(os.path.join(*parts[:depth]) for depth in range(1, len(parts)))
+    parents = sorted(wanted, key=len)
     stats = {parent: os.lstat(os.path.join(work, parent)) for parent in parents}  # before moves touch them
     for parent in parents:
         target = os.path.join(selected, parent)

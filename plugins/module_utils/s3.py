@@ -5,6 +5,7 @@ into one-line ``s3:`` errors."""
 
 from __future__ import annotations
 
+import builtins
 import datetime
 import functools
 import json
@@ -50,6 +51,8 @@ _CODES = {
     "AccessDenied": "access denied to {what}",
     "403": "access denied to {what}",
     "404": "{what} not found",
+    "PreconditionFailed": "{what} failed: it was replaced while it was read",
+    "412": "{what} failed: it was replaced while it was read",
 }
 
 
@@ -89,12 +92,22 @@ def _translated(what: str):
     return decorate
 
 
+@dataclass(frozen=True)
+class ObjectVersion:
+    """What pins one version of an object, so that reads in several requests all get the same bytes."""
+
+    size: int
+    etag: str
+    version_id: str | None
+
+
 class Bucket:
     """The calls s3napback makes on one bucket."""
 
     def __init__(self, connection: Connection, bucket: str, max_connections: int = 10):
         self.bucket = bucket
         self.endpoint = connection.endpoint_url or "AWS S3"
+        self.attempts = connection.attempts
         config = botocore.config.Config(
             retries={"mode": "standard", "max_attempts": connection.attempts},
             connect_timeout=connection.timeout,
@@ -160,24 +173,32 @@ class Bucket:
         return document
 
     @_translated("reading {0}")
-    def open_object(self, key: str):
-        return self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+    def head(self, key: str) -> ObjectVersion:
+        reply = self.client.head_object(Bucket=self.bucket, Key=key)
+        return ObjectVersion(reply["ContentLength"], reply["ETag"], reply.get("VersionId"))
 
-    def read_chunks(self, key: str, size: int = 1 << 20):
-        """Yield the object's bytes in chunks, streaming: memory stays at one chunk."""
-        body = self.open_object(key)
-        try:
-            yield from body.iter_chunks(size)
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, OSError) as exc:
-            raise BackupError("s3", f"reading {key} failed: {exc}") from exc
-        finally:
-            body.close()
+    @_translated("reading {0}")
+    def read_range(self, key: str, version: ObjectVersion, first: int, last: int):
+        """The streaming body of bytes ``first`` to ``last`` (inclusive) of that ``version`` of ``key``."""
+        pinned = {"VersionId": version.version_id} if version.version_id else {}
+        reply = self.client.get_object(
+            Bucket=self.bucket, Key=key, Range=f"bytes={first}-{last}", IfMatch=version.etag, **pinned
+        )
+        return reply["Body"]
 
     @_translated("listing unfinished uploads under {0}")
-    def open_uploads(self, prefix: str) -> list[dict]:
+    def open_uploads(self, prefix: str) -> builtins.list[dict]:
+        """Unfinished multipart uploads under ``prefix``. Some S3-compatible servers (s3rver, for one)
+        cannot list them: there the cleanup of a killed run's upload is left to the bucket's
+        lifecycle rule (AbortIncompleteMultipartUpload), as it would be without s3napback."""
         uploads = []
-        for page in self.client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket, Prefix=prefix):
-            uploads += [{"key": u["Key"], "upload_id": u["UploadId"]} for u in page.get("Uploads", [])]
+        paginator = self.client.get_paginator("list_multipart_uploads")
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                uploads += [{"key": u["Key"], "upload_id": u["UploadId"]} for u in page.get("Uploads", [])]
+        except botocore.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "NotImplemented":
+                raise
         return uploads
 
     @_translated("writing {0}")
@@ -215,7 +236,7 @@ class Bucket:
         return reply["ETag"]
 
     @_translated("completing the upload of {0}")
-    def complete_multipart(self, key: str, upload_id: str, etags: list[str]) -> None:
+    def complete_multipart(self, key: str, upload_id: str, etags: builtins.list[str]) -> None:
         parts = [{"PartNumber": n, "ETag": etag} for n, etag in enumerate(etags, start=1)]
         self.client.complete_multipart_upload(
             Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}

@@ -82,7 +82,11 @@ class SvnSource(BaseSource):
         last = state.record().get("revision")
         if kind == "diff" and not isinstance(last, int):
             raise BackupError("state", f"{state.record_path} records no revision to follow; run with force_full")
-        first = 0 if kind == "full" else last + 1
+        if kind == "full":
+            first = 0
+        else:
+            assert isinstance(last, int)  # kind is "diff", checked above
+            first = last + 1
         argv = ["svnadmin", "dump", "--quiet", "--revision", f"{first}:{head}"]
         if kind == "diff":
             argv.append("--incremental")

@@ -331,6 +331,36 @@ EXAMPLES = r"""
     diffs: 6
     fulls: 8
 
+- name: Back up every MariaDB/MySQL database, one set per database (a daily full by default)
+  s3napback.s3napback.s3napback:
+    mysql_database: all
+    login_unix_socket: /run/mysqld/mysqld.sock
+    login_user: backup
+    login_password: "{{ vault_mysql_backup_password }}"
+    bucket: backups
+    gpg_recipient: backup@example.com
+
+- name: Back up two PostgreSQL databases over TCP
+  s3napback.s3napback.s3napback:
+    postgresql_database: [shop, wiki]
+    login_host: 127.0.0.1
+    login_user: backup
+    login_password: "{{ vault_pg_backup_password }}"
+    bucket: backups
+    gpg_recipient: backup@example.com
+
+- name: Back up one Subversion repository, incremental by revision
+  s3napback.s3napback.s3napback:
+    svn_repository: /srv/svn/main
+    bucket: backups
+    gpg_recipient: backup@example.com
+
+- name: Back up every repository under /srv/svn, each its own set
+  s3napback.s3napback.s3napback:
+    svn_parent: /srv/svn
+    bucket: backups
+    gpg_recipient: backup@example.com
+
 - name: See what tonight's run would do, changing nothing
   s3napback.s3napback.s3napback:
     directory: /etc
@@ -444,6 +474,30 @@ backup:
       elements: str
       returned: success
       sample: ["tar: ./var/log/syslog: file changed as we read it"]
+    timings:
+      description:
+        - Where the backup's time went, to tell a slow source from a slow compressor or a slow store.
+      type: dict
+      returned: success
+      version_added: 0.1.0
+      contains:
+        stages:
+          description:
+            - One entry per pipeline process in pipe order (C(tar), C(mysqldump), C(pg_dump) or
+              C(svnadmin), then the compressor, then C(gpg)), each with C(stage), C(wall_s) (seconds from
+              its start until it exited) and C(cpu_s) (its user plus system CPU seconds).
+          type: list
+          elements: dict
+          returned: success
+          sample: [{"stage": "tar", "wall_s": 3.9, "cpu_s": 0.4}, {"stage": "zstd", "wall_s": 3.9, "cpu_s": 2.1}]
+        upload:
+          description:
+            - C(seconds) from the start of the stream to the completed upload; of those, C(pipe_wait_s)
+              waiting for the pipe's output and C(upload_wait_s) the rest (hashing, and waiting for a part
+              buffer while S3 still took the earlier parts).
+          type: dict
+          returned: success
+          sample: {"seconds": 4.0, "pipe_wait_s": 3.5, "upload_wait_s": 0.5}
 rotated:
   description: The keys deleted (or, in check mode, that would be deleted) by rotation, manifests included.
   returned: for one set

@@ -14,8 +14,9 @@ description:
     with its age, the stored bytes, and any problem found.
   - The problems it reports are a diff without its full, a manifest without its object, an object
     without its manifest, and an unfinished multipart upload.
-  - Never changes anything. The output is shaped for M(ansible.builtin.assert) in monitoring
+  - Never changes the bucket. The output is shaped for M(ansible.builtin.assert) in monitoring
     playbooks.
+  - With O(html_report), it also writes the listing as one self-contained HTML page for people.
 author:
   - s3napback developers (@s3napback)
 extends_documentation_fragment:
@@ -24,7 +25,7 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: This module only reads.
+    details: This module only reads the bucket; in check mode the O(html_report) is not written.
   diff_mode:
     support: N/A
     details: This module only reads.
@@ -41,6 +42,16 @@ options:
       - A host's key prefix, such as C(web1.example.com). Without it, every set in the bucket is
         listed.
     type: str
+    version_added: 0.1.0
+  html_report:
+    description:
+      - Also write the listing as one HTML page to this path on the host the module runs on (usually
+        the controller, with C(delegate_to)). It holds a table per host (each set's newest backup,
+        its kind, age, size, chains and problems), a chart of the bytes each host backed up per
+        day and one of each host's stalest backup's age; sets older than 26 hours are marked.
+      - The page needs no network and runs no script; every name from the bucket is escaped.
+        It is written mode 0600, as it maps the fleet and what each host keeps.
+    type: path
     version_added: 0.1.0
 seealso:
   - module: s3napback.s3napback.s3napback
@@ -61,6 +72,13 @@ EXAMPLES = r"""
       - backups.stalest_age_s < 26 * 3600
       - backups.problems | length == 0
     fail_msg: "{{ backups.problems }}"
+  run_once: true
+
+- name: A fleet report for people, beside the playbook
+  s3napback.s3napback.s3napback_info:
+    bucket: backups
+    html_report: "{{ playbook_dir }}/backups.html"
+  delegate_to: localhost
   run_once: true
 
 - name: This host's sets
@@ -112,6 +130,14 @@ sets:
       description: The newest backup (key, kind, time, age_s), or V(null) when the set has none.
       type: dict
       returned: success
+    history:
+      description: Every complete backup, oldest first, with its time, kind and bytes.
+      type: list
+      elements: dict
+      returned: success
+      version_added: 0.1.0
+      sample:
+        - {time: "2026-11-26T03:15:00Z", kind: full, bytes: 52428800}
     problems:
       description: What is wrong with the set, one sentence each.
       type: list
@@ -135,8 +161,18 @@ bytes:
   description: The bytes stored across the sets.
   returned: success
   type: int
+html_report:
+  description: The path of the HTML report, written unless in check mode.
+  returned: when O(html_report) is set
+  type: str
+  version_added: 0.1.0
+  sample: /srv/ansible/backups.html
 """
 
+import datetime
+
+from ansible_collections.s3napback.s3napback.plugins.module_utils.files import write_private
+from ansible_collections.s3napback.s3napback.plugins.module_utils.fleet_report import render
 from ansible_collections.s3napback.s3napback.plugins.module_utils.inventory import describe_bucket
 from ansible_collections.s3napback.s3napback.plugins.module_utils.module_support import (
     CONNECTION_ARGUMENT_SPEC,
@@ -148,6 +184,7 @@ from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Buck
 ARGUMENT_SPEC = {
     "bucket": {"type": "str", "required": True},
     "prefix": {"type": "str"},
+    "html_report": {"type": "path"},
     **CONNECTION_ARGUMENT_SPEC,
 }
 
@@ -155,7 +192,14 @@ ARGUMENT_SPEC = {
 def describe(module) -> dict:
     bucket = Bucket(connection_from(module.params), module.params["bucket"])
     bucket.check()
-    return {"changed": False, **describe_bucket(bucket, module.params["prefix"] or "")}
+    now = datetime.datetime.now(datetime.timezone.utc)
+    described = describe_bucket(bucket, module.params["prefix"] or "", now=now)
+    path = module.params["html_report"]
+    if not path:
+        return {"changed": False, **described}
+    if not module.check_mode:
+        write_private(path, render(described, bucket.bucket, now).encode("utf-8"), "report")
+    return {"changed": True, "html_report": path, **described}
 
 
 def main() -> None:

@@ -1,3 +1,6 @@
+import http.server
+import threading
+
 import pytest
 import yaml
 from support import fixtures, trees
@@ -84,3 +87,27 @@ def setup(tmp_path, moto, bucket, keys):
     path.write_text(yaml.safe_dump(document))
     path.chmod(0o600)
     return path, document
+
+
+@pytest.fixture
+def pings():
+    """An HTTP server on 127.0.0.1 that records the path and body of every POST."""
+    received = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            received.append((self.path, body.decode()))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", received
+    server.shutdown()
+    server.server_close()
+    thread.join()

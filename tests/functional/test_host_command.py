@@ -75,7 +75,13 @@ def test_a_failing_job_does_not_stop_the_others_and_the_exit_code_says_so(setup,
             "job 3 (nosource): give exactly one source of directory, mysql_database, postgresql_database,"
             " svn_repository, svn_parent",
         ),
-        (lambda d: d.update(extra=1), "must be a mapping of defaults, jobs, log_file, metrics_dir only"),
+        (
+            lambda d: d.update(extra=1),
+            "must be a mapping of defaults, jobs, log_file, metrics_dir, status_dir, parallel_jobs,"
+            " memory_budget_mb only",
+        ),
+        (lambda d: d.update(parallel_jobs=0), "parallel_jobs must be from 1 to 64"),
+        (lambda d: d.update(memory_budget_mb=0), "memory_budget_mb must be a positive number of MiB"),
     ],
 )
 def test_config_mistakes_are_usage_errors_that_name_the_job(setup, change, message, s3, bucket):

@@ -1,37 +1,9 @@
 """What a scheduled run leaves for its watchers: the log file, Prometheus textfiles, healthcheck
 pings (received by a real HTTP server on loopback), and jobs of several sets selected by name."""
 
-import http.server
-import threading
-
-import pytest
 import yaml
 from support import svn_repos
 from test_host_command import s3napback
-
-
-@pytest.fixture
-def pings():
-    """An HTTP server on 127.0.0.1 that records the path and body of every POST."""
-    received = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            received.append((self.path, body.decode()))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", received
-    server.shutdown()
-    server.server_close()
-    thread.join()
 
 
 def metrics_of(path):

@@ -148,6 +148,15 @@ def test_a_keyring_without_the_secret_key_fails_naming_the_object(tmp_path, chai
     assert _dest_untouched(tmp_path, "dest")
 
 
+def test_a_set_whose_full_is_gone_says_so(tmp_path, chain, keys, s3, bucket):
+    request, _pictures, keys_made = chain
+    for key in (keys_made[0], keys_made[0] + ".json"):
+        s3.delete_object(Bucket=bucket, Key=key)
+    with pytest.raises(BackupError, match=r"^restore: there is no full backup in \S+$"):
+        restore_set(request, keys, dest=str(tmp_path / "dest"))
+    assert _dest_untouched(tmp_path, "dest")
+
+
 def test_nothing_at_or_before_the_time_asked(tmp_path, chain, keys):
     request, _pictures, _keys_made = chain
     with pytest.raises(

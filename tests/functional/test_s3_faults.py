@@ -153,3 +153,25 @@ def test_a_persistent_fault_fails_in_bounded_time_and_changes_nothing(
         broken["on"] = False  # the fault is gone: the next run is a whole full
         assert run_backup(request, now=DAY).backup["kind"] == "full"
     assert open_uploads(s3, bucket) == []
+
+
+def lists_uploads(method, query):
+    return method == "GET" and "uploads" in query
+
+
+def test_a_store_that_cannot_list_uploads_still_backs_up(tmp_path, make_request, moto, s3, bucket, keys, source):
+    """s3rver answers ListMultipartUploads with NotImplemented: nothing to clean up is assumed there."""
+    with FaultyProxy(moto.port, always(lists_uploads, (501, "NotImplemented"))) as proxy:
+        request = through(proxy, make_request, source)
+        outcome = run_backup(request, now=DAY)
+        assert proxy.faults >= 1
+    assert outcome.backup["kind"] == "full"
+    assert_restores(request, keys, source, tmp_path, moto)
+
+
+def test_any_other_failure_to_list_uploads_stops_the_run(tmp_path, make_request, moto, s3, bucket, source):
+    with FaultyProxy(moto.port, always(lists_uploads, (403, "AccessDenied"))) as proxy:
+        request = through(proxy, make_request, source, attempts=1)
+        with pytest.raises(BackupError, match=r"^s3: .*unfinished uploads"):
+            run_backup(request, now=DAY)
+    assert bucket_contents(s3, bucket) == []

@@ -124,6 +124,7 @@ def test_one_ad_hoc_call_backs_up_a_directory(tmp_path, ansible_env, moto, s3, b
     result = ad_hoc_result(run.stdout)
     assert result["changed"] and result["backup"]["kind"] == "full"
     assert result["backup_set"]["name"].startswith("dir-")
+    assert [stage["stage"] for stage in result["backup"]["timings"]["stages"]] == ["tar", "zstd", "gpg"]
     assert bucket_contents(s3, bucket) == sorted([result["backup"]["key"], result["backup"]["manifest_key"]])
     assert SECRET_KEY not in run.stdout
 

@@ -4,8 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 venv=$(realpath -m "${VENV:-.venv}")
-collections=tests/output/lint-collections
-mkdir -p "$collections/ansible_collections/s3napback"
-ln -sfn "$PWD" "$collections/ansible_collections/s3napback/s3napback"
-PATH="$venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$PWD/$collections" \
+PATH="$venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$(tests/scripts/collection-tree.sh)" \
   "$venv/bin/ansible-lint" --offline --profile production roles/s3napback examples/fleet/site.yml

@@ -16,6 +16,7 @@ if [ "${1:-}" = --tests ]; then
     [mariadbd]=mariadb-server [mariadb-install-db]=mariadb-server [mysqldump]=mariadb-client [mysql]=mariadb-client
     [pg_dump]=postgresql-client [psql]=postgresql-client
     [debootstrap]=debootstrap [chroot]=coreutils [mount]=mount
+    [chromium]=chromium [dpkg-deb]=dpkg
   )
 fi
 missing=("$@")

@@ -4,7 +4,8 @@ It forwards everything else unchanged, so the engine talks to a real S3 API and 
 made up. ``rule(method, path, query)`` returns None to forward, or a fault:
 (status, S3 error code) answers with that error; ("reset", None) drops the connection once the
 request is read, without a reply; ("stall", seconds) waits that long before forwarding (past the
-client's timeout, a stalled server); ("slow", bytes per second) forwards at that rate, a slow link.
+client's timeout, a stalled server); ("slow", bytes per second) forwards at that rate, a slow link;
+("cut", None) forwards and sends the reply's headers and half its body, then drops the connection.
 """
 
 from __future__ import annotations
@@ -59,10 +60,13 @@ class FaultyProxy:
                     proxy.faults += 1
                     time.sleep(fault[1] if fault[0] == "stall" else len(body) / fault[1])
                     fault = None
+                cut = fault is not None and fault[0] == "cut"
+                if cut:
+                    proxy.faults += 1
+                    fault = None
                 if fault is not None and fault[0] == "reset":
                     proxy.faults += 1
-                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                    self.close_connection = True
+                    self._reset()
                     return
                 if fault is not None:
                     proxy.faults += 1
@@ -84,11 +88,18 @@ class FaultyProxy:
                 for key, value in reply.getheaders():
                     if key.lower() not in ("transfer-encoding", "content-length", "connection"):
                         self.send_header(key, value)
-                self.send_header("Content-Length", str(len(payload)))
+                length = reply.getheader("Content-Length") if self.command == "HEAD" else None  # the object's
+                self.send_header("Content-Length", length or str(len(payload)))
                 self.end_headers()
                 if self.command != "HEAD":
-                    self.wfile.write(payload)
+                    self.wfile.write(payload[: len(payload) // 2] if cut else payload)
                 upstream.close()
+                if cut:
+                    self._reset()
+
+            def _reset(self):
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.close_connection = True
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _handle
 

@@ -1,0 +1,121 @@
+"""Measuring one command: wall time, CPU time and peak memory of its whole process tree, and the
+peak size of the directories it may write temporary files to.
+
+Memory is sampled from /proc: the sum of VmRSS of the process and every descendant, so a shell
+pipeline counts all its stages. CPU comes from wait4's rusage, which includes every descendant the
+child waited for. A daemon that leaves the tree (gpg-agent) is not counted by either.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+INTERVAL_S = 0.05
+
+
+@dataclass(frozen=True)
+class Measurement:
+    wall_s: float
+    cpu_s: float
+    peak_rss_bytes: int
+    peak_temp_bytes: int
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _children_by_parent() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                stat = handle.read()
+        except OSError:  # the process ended while we looked
+            continue
+        # the command name may hold spaces and parentheses: the fields after its last ")" are fixed
+        parent = int(stat[stat.rindex(b")") + 2 :].split()[1])
+        children.setdefault(parent, []).append(int(entry))
+    return children
+
+
+def _rss_bytes(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0  # ended, or a zombie
+
+
+def tree_rss_bytes(root: int) -> int:
+    """The resident memory of ``root`` and all its descendants now."""
+    children = _children_by_parent()
+    total, pending = 0, [root]
+    while pending:
+        pid = pending.pop()
+        total += _rss_bytes(pid)
+        pending.extend(children.get(pid, ()))
+    return total
+
+
+def disk_usage_bytes(paths: Iterable[str]) -> int:
+    """Allocated bytes (not apparent sizes) of everything below ``paths``, each inode counted once."""
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    pending = [p for p in paths if os.path.lexists(p)]
+    while pending:
+        path = pending.pop()
+        try:
+            info = os.lstat(path)
+            if (info.st_dev, info.st_ino) not in seen:
+                seen.add((info.st_dev, info.st_ino))
+                total += info.st_blocks * 512
+            if os.path.isdir(path) and not os.path.islink(path):
+                pending.extend(os.path.join(path, name) for name in os.listdir(path))
+        except OSError:  # removed while we walked
+            continue
+    return total
+
+
+def run_measured(
+    argv: Sequence[str],
+    env: dict[str, str] | None = None,
+    cwd: str | None = None,
+    watch_dirs: Sequence[str] = (),
+    interval_s: float = INTERVAL_S,
+) -> Measurement:
+    """Run ``argv`` to its end, sampling its tree's memory and ``watch_dirs``' size every ``interval_s``."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.monotonic()
+        process = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        peak_rss = peak_temp = 0
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            peak_rss = max(peak_rss, tree_rss_bytes(process.pid))
+            peak_temp = max(peak_temp, disk_usage_bytes(watch_dirs))
+            time.sleep(interval_s)
+        wall = time.monotonic() - started
+        process.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
+        peak_temp = max(peak_temp, disk_usage_bytes(watch_dirs))
+        out.seek(0)
+        err.seek(0)
+        return Measurement(
+            wall_s=wall,
+            cpu_s=usage.ru_utime + usage.ru_stime,
+            peak_rss_bytes=peak_rss,
+            peak_temp_bytes=peak_temp,
+            returncode=process.returncode,
+            stdout=out.read().decode(errors="replace"),
+            stderr=err.read().decode(errors="replace"),
+        )

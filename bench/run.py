@@ -1,0 +1,192 @@
+"""``make bench``: back up, change 1%, back up again and restore with every tool, on each S3 server,
+RUNS times with the tools alternated; then write docs/BENCHMARKS.md and docs/benchmarks.png.
+
+Exits 1 when a tool failed or a restore differs from its source (never because of a time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+
+from support import trees
+from support.keys import make_keys
+
+from . import dataset, report
+from .measure import Measurement, run_measured
+from .servers import SERVERS, stored_bytes
+from .tools import BACKUP_TOOLS, CEILINGS, COLLECTIONS, Context, S3napbackHost, Tool, UploadOnly
+
+CHAIN_DIFFS = 6
+UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+
+
+def parse_size(text: str) -> int:
+    text = text.strip().upper().rstrip("B")
+    return int(float(text[:-1]) * UNITS[text[-1]]) if text[-1] in UNITS else int(text)
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One tool's turn on one server in one run."""
+
+    server_name: str
+    server: object
+    ctx: Context
+    tool: Tool
+    run: int
+
+
+def _cause(result: Measurement) -> str:
+    """One line: ansible's msg when there is one, else the last line the tool printed."""
+    msg = re.search(r'"msg": "((?:[^"\\]|\\.)*)"', result.stdout)
+    if msg:
+        return msg.group(1)[:300]
+    lines = (result.stderr.strip() or result.stdout.strip() or "no output").splitlines()
+    return lines[-1][:300]
+
+
+class Bench:
+    def __init__(self, work: str, size: int, seed: int):
+        self.work, self.size, self.seed = work, size, seed
+        self.rows: list[dict] = []
+        self.pictures: dict[int, dict] = {}  # the source's picture after N rounds of change
+        self.base = os.path.join(work, f"data-{size}-{seed}")
+        if not os.path.isdir(self.base):
+            print(f"generating {size} bytes of data (seed {seed}) in {self.base}", flush=True)
+            dataset.generate(self.base + ".part", size, seed)
+            os.rename(self.base + ".part", self.base)
+        self.source_bytes = sum(os.path.getsize(p) for p in _files(self.base))
+        keys_dir = os.path.join(work, "keys")
+        shutil.rmtree(keys_dir, ignore_errors=True)
+        os.makedirs(keys_dir)
+        self.keys = make_keys(keys_dir)
+
+    def measure(self, trial: Trial, step: str, command: tuple[list[str], dict]) -> bool:
+        argv, env = command
+        ctx = trial.ctx
+        result = run_measured(argv, env=env, cwd=ctx.scratch, watch_dirs=ctx.watch)
+        row = {"server": trial.server_name, "tool": trial.tool.name, "run": trial.run, "step": step}
+        row.update(input_bytes=0 if step == "setup" else self.source_bytes, wall_s=result.wall_s, cpu_s=result.cpu_s)
+        row.update(peak_rss_bytes=result.peak_rss_bytes, peak_temp_bytes=result.peak_temp_bytes)
+        row.update(stored_bytes=stored_bytes(ctx.url))
+        if result.returncode != 0:
+            cause = f"{step}: exit {result.returncode}: {_cause(result)}"
+            unsupported = any(p in result.stdout + result.stderr for p in trial.server.UNSUPPORTED)
+            row["na" if unsupported else "error"] = cause
+        self.rows.append(row)
+        print(report.progress_line(row), flush=True)
+        return result.returncode == 0
+
+    def restore_and_compare(self, trial: Trial, step: str, rounds: int) -> bool:
+        dest = os.path.join(trial.ctx.scratch, f"restore-{rounds}")
+        if not self.measure(trial, step, trial.tool.restore(trial.ctx, dest)):
+            return False
+        if rounds not in self.pictures:
+            self.pictures[rounds] = trees.picture(trial.ctx.src)
+        restored = trees.picture(trial.tool.restored_root(trial.ctx, dest))
+        differences = trees.differences(self.pictures[rounds], restored)
+        if differences:
+            self.rows[-1]["error"] = f"{step}: restored tree differs: {len(differences)} entries, {differences[0]}"
+            print(f"  FAILED {self.rows[-1]['error']}", flush=True)
+        shutil.rmtree(dest, ignore_errors=True)
+        return not differences
+
+    def one(self, server_name: str, tool: Tool, run: int) -> None:
+        scratch = os.path.join(self.work, "scratch")
+        shutil.rmtree(scratch, ignore_errors=True)
+        src = os.path.join(scratch, "src")
+        os.makedirs(scratch)
+        subprocess.run(["cp", "-a", self.base, src], check=True)
+        server = SERVERS[server_name](os.path.join(scratch, "s3"))
+        server.start()
+        try:
+            keys = self.keys
+            ctx = Context(scratch, src, server.url, keys.fingerprint, keys.public_home, keys.secret_home)
+            self.steps(Trial(server_name, server, ctx, tool, run))
+        finally:
+            server.stop()
+            self.keys.stop_agents()
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    def steps(self, trial: Trial) -> None:
+        tool, ctx = trial.tool, trial.ctx
+        setup = tool.setup(ctx)
+        if setup and not self.measure(trial, "setup", setup):
+            return
+        if not self.measure(trial, "full", tool.backup(ctx, 0)) or tool in CEILINGS:
+            return
+        dataset.change(ctx.src, self.size, 1, self.seed)
+        if not self.measure(trial, "incremental", tool.backup(ctx, 1)):
+            return
+        if not self.restore_and_compare(trial, "restore", 1) or not tool.chain:
+            return
+        for round_number in range(2, CHAIN_DIFFS + 1):
+            dataset.change(ctx.src, self.size, round_number, self.seed)
+            if not self.measure(trial, "chain diff", tool.backup(ctx, round_number)):
+                return
+        self.restore_and_compare(trial, "chain restore", CHAIN_DIFFS)
+
+    def upload_size(self) -> int:
+        """The size of s3napback's newest full backup (the same on every server), for the upload-only ceiling."""
+        fulls = [
+            r["stored_bytes"]
+            for r in self.rows
+            if (r["tool"], r["step"]) == (S3napbackHost.name, "full") and report.problem(r) is None
+        ]
+        return fulls[-1] if fulls else self.source_bytes
+
+
+def _files(root: str):
+    for directory, _dirs, names in os.walk(root):
+        for name in names:
+            yield os.path.join(directory, name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--size", default="1G", help="data set size, e.g. 20M, 1G (default 1G)")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--servers", default="moto,s3rver")
+    scratch = os.environ.get("TMPDIR", "/var/tmp")  # noqa: S108 (the data set is too big for a tmpfs /tmp)
+    parser.add_argument("--work", default=os.path.join(scratch, "s3napback-bench"))
+    parser.add_argument("--markdown", default="docs/BENCHMARKS.md", help="'' to write none")
+    parser.add_argument("--png", default="docs/benchmarks.png", help="'' to draw none")
+    options = parser.parse_args(argv)
+    os.makedirs(options.work, exist_ok=True)
+    assert os.path.isdir(COLLECTIONS), f"no collection tree at {COLLECTIONS}"
+    bench = Bench(options.work, parse_size(options.size), options.seed)
+    servers = options.servers.split(",")
+    for run in range(1, options.runs + 1):
+        for server in servers:
+            for tool in BACKUP_TOOLS + CEILINGS:
+                if isinstance(tool, UploadOnly):
+                    tool.size = bench.upload_size()
+                bench.one(server, tool, run)
+    with open(os.path.join(options.work, "results.json"), "w") as handle:
+        json.dump({"source_bytes": bench.source_bytes, "rows": bench.rows}, handle, indent=1)
+    settings = {"size": options.size, "runs": options.runs, "seed": options.seed, "servers": servers}
+    text = report.render(bench.rows, bench.source_bytes, settings)
+    print(text)
+    if options.markdown:
+        report.write_markdown(options.markdown, text)
+    if options.png:
+        from .plot import draw  # noqa: PLC0415 (matplotlib only when a picture is wanted)
+
+        draw(bench.rows, options.png)
+    # a server that lacks a call a tool needs is an n/a in the table; anything else fails the run
+    failures = [f"{r['server']} {r['tool']}: {r['error']}" for r in bench.rows if "error" in r]
+    for failure in failures:
+        print(f"FAILED {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

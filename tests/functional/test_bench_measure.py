@@ -1,0 +1,32 @@
+"""bench/measure.py counts what the benchmark's tables claim: the memory and CPU of a whole process
+tree (a shell pipeline, not just its first process), the peak of a temporary directory that is empty
+again at the end, and the command's exit status."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from bench.measure import run_measured  # bench/ lives beside tests/
+
+MB = 1 << 20
+HOLD = "import sys, time; held = bytearray(b'x') * ({mb} * 1024 * 1024); time.sleep(1)"
+SPIN = "import time; end = time.process_time() + 0.6\nwhile time.process_time() < end: pass"
+
+
+def test_memory_and_cpu_of_every_process_in_the_tree_are_counted(tmp_path):
+    script = f'"$PY" -c "{HOLD.format(mb=120)}" & "$PY" -c "{HOLD.format(mb=80)}" & "$PY" -c "$SPIN"; wait; exit 3'
+    env = {**os.environ, "PY": sys.executable, "SPIN": SPIN}
+    measured = run_measured(["bash", "-c", script], env=env, cwd=str(tmp_path))
+    assert measured.returncode == 3
+    assert measured.peak_rss_bytes >= 200 * MB  # both holders at once: neither alone reaches it
+    assert measured.cpu_s >= 0.6  # the spinner is a grandchild's child, reaped by bash
+
+
+def test_the_peak_of_a_temporary_directory_is_kept_after_it_is_emptied(tmp_path):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    script = 'head -c 30000000 /dev/urandom > "$T/blob"; sleep 0.5; rm "$T/blob"; echo done; echo oops >&2'
+    measured = run_measured(["bash", "-c", script], env={**os.environ, "T": str(scratch)}, watch_dirs=[str(scratch)])
+    assert measured.peak_temp_bytes >= 30_000_000
+    assert list(scratch.iterdir()) == []
+    assert (measured.returncode, measured.stdout, measured.stderr) == (0, "done\n", "oops\n")

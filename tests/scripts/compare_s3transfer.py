@@ -1,0 +1,73 @@
+"""The engine's multipart upload (upload.StreamUpload) against boto3's own (s3transfer's
+upload_fileobj), on the same stream read from a pipe, into a local moto S3 server.
+
+    .venv/bin/python tests/scripts/compare_s3transfer.py [MIB]     (default 256)
+
+Each upload runs in a fresh Python process, so its peak RSS (VmHWM) is its own; the stream is
+MIB of pseudo-random bytes from a child process (incompressible, like gpg's output). Prints one
+Markdown row per uploader; docs/DEPENDENCIES.md quotes them.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))  # tests/: the support package, which also sets up imports
+# Imported for its side effect: it makes the collection importable.
+import conftest  # noqa: E402, F401  # pylint: disable=unused-import
+from support.fixtures import ACCESS_KEY, SECRET_KEY, client_for  # noqa: E402
+from support.processes import MotoServer  # noqa: E402
+
+from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Bucket, Connection  # noqa: E402
+from ansible_collections.s3napback.s3napback.plugins.module_utils.upload import StreamUpload  # noqa: E402
+
+# A child writes MIB MiB of random-looking bytes to its stdout, without holding them all.
+GENERATOR = """import os, sys
+block = os.urandom(1 << 20)
+for i in range(int(sys.argv[1])):
+    sys.stdout.buffer.write(block[i % 7 :] + block[: i % 7])
+"""
+
+
+def upload(uploader: str, url: str, bucket: str, mib: int) -> None:
+    source = subprocess.Popen([sys.executable, "-c", GENERATOR, str(mib)], stdout=subprocess.PIPE)
+    if uploader == "s3transfer":
+        client_for(url).upload_fileobj(source.stdout, bucket, "s3transfer")
+    else:
+        connection = Connection(access_key=ACCESS_KEY, secret_key=SECRET_KEY, region="us-east-1", endpoint_url=url)
+        with StreamUpload(Bucket(connection, bucket), "engine", {}) as stream:
+            stream.feed(source.stdout)
+            stream.complete()
+    source.wait()
+
+
+def peak_rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
+
+
+def main() -> int:
+    if sys.argv[1:2] == ["--one"]:  # the child: one upload, then its numbers on stdout
+        _flag, uploader, url, bucket, mib = sys.argv[1:]
+        started = time.monotonic()
+        upload(uploader, url, bucket, int(mib))
+        print(f"{time.monotonic() - started:.1f} {peak_rss_mb():.0f}")
+        return 0
+    mib = int(sys.argv[1]) if len(sys.argv) > 1 else 256
+    print(f"| uploader ({mib} MiB from a pipe) | seconds | peak RSS MB | parts |\n|---|---|---|---|")
+    for uploader in ("engine", "s3transfer"):
+        with MotoServer() as moto:  # moto keeps objects in memory: a fresh one per upload
+            client_for(moto.url).create_bucket(Bucket="compare")
+            argv = [sys.executable, __file__, "--one", uploader, moto.url, "compare", str(mib)]
+            seconds, peak = subprocess.run(argv, capture_output=True, text=True, check=True).stdout.split()
+            parts = client_for(moto.url).head_object(Bucket="compare", Key=uploader, PartNumber=1)["PartsCount"]
+            print(f"| {uploader} | {seconds} | {peak} | {parts} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
