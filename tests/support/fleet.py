@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 
 from .ansible_runner import ROOT
 
@@ -65,6 +66,9 @@ class Host:
         for pid in self.processes():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while self.processes() and time.monotonic() < deadline:  # SIGKILL lands asynchronously
+            time.sleep(0.1)
         if self.mounted:
             if subprocess.run(["umount", self.root], check=False).returncode != 0:
                 subprocess.run(["umount", "--lazy", self.root], check=False)
