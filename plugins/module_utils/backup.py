@@ -142,7 +142,8 @@ class BackupRun:
         return outcome
 
     def _locked_run(self) -> Outcome:
-        assert self.bucket is not None  # run() connects it before calling this
+        if not (self.bucket is not None):  # run() connects it before calling this
+            raise AssertionError("run() connects it before calling this")
         request = self.request
         listing = build_listing(self.bucket.list(self.set_prefix), self.set_prefix)
         chain = listing.chain_of_newest()
@@ -185,7 +186,8 @@ class BackupRun:
         return self.request.source.unchanged(self.state)
 
     def _read_manifest(self, key: str) -> dict:
-        assert self.bucket is not None  # run() connects it before calling this
+        if not (self.bucket is not None):  # run() connects it before calling this
+            raise AssertionError("run() connects it before calling this")
         try:
             return self.bucket.read_json(key)
         except BackupError as exc:
@@ -198,7 +200,8 @@ class BackupRun:
 
     def _abort_leftover_uploads(self) -> list[str]:
         """Abort uploads a killed run left open: with the lock held, none of them can be live."""
-        assert self.bucket is not None  # run() connects it before calling this
+        if not (self.bucket is not None):  # run() connects it before calling this
+            raise AssertionError("run() connects it before calling this")
         leftovers = self.bucket.open_uploads(self.set_prefix)
         for upload in leftovers:
             self.bucket.abort_multipart(upload["key"], upload["upload_id"])
@@ -216,8 +219,10 @@ class BackupRun:
 
     def _store(self, plan: Plan, key: str) -> dict:
         request = self.request
-        assert self.bucket is not None  # run() connects it before calling this
-        assert plan.kind is not None  # _locked_run stores only a plan with something to do
+        if not (self.bucket is not None):  # run() connects it before calling this
+            raise AssertionError("run() connects it before calling this")
+        if not (plan.kind is not None):  # _locked_run stores only a plan with something to do
+            raise AssertionError("_locked_run stores only a plan with something to do")
         started, clock = datetime.datetime.now(datetime.timezone.utc), time.monotonic()
         prepared = None
         try:
@@ -295,7 +300,8 @@ class BackupRun:
         }
 
     def _lock(self, key: str, until: datetime.datetime) -> None:
-        assert self.bucket is not None  # run() connects it before calling this
+        if not (self.bucket is not None):  # run() connects it before calling this
+            raise AssertionError("run() connects it before calling this")
         try:
             self.bucket.lock(key, self.request.protection.object_lock_mode, until)
         except BackupError:
@@ -304,7 +310,8 @@ class BackupRun:
             raise
 
     def _write_manifest(self, key: str, manifest: dict, extra: dict) -> None:
-        assert self.bucket is not None  # run() connects it before calling this
+        if not (self.bucket is not None):  # run() connects it before calling this
+            raise AssertionError("run() connects it before calling this")
         try:
             self.bucket.write_json(naming.manifest_key(key), manifest, extra)
         except BackupError:
@@ -330,7 +337,8 @@ class BackupRun:
         return deleted
 
     def _delete(self, key: str, version: str | None) -> None:
-        assert self.bucket is not None  # run() connects it before calling this
+        if not (self.bucket is not None):  # run() connects it before calling this
+            raise AssertionError("run() connects it before calling this")
         if version:
             self.bucket.delete_version(key, version)
         else:
@@ -339,7 +347,8 @@ class BackupRun:
     def _unlocked_versions(self, group: list[str]) -> dict | None:
         """With object lock in use, each key's version to delete (a plain delete would only hide a
         version behind a delete marker, its storage still paid); None while any is locked."""
-        assert self.bucket is not None  # run() connects it before calling this
+        if not (self.bucket is not None):  # run() connects it before calling this
+            raise AssertionError("run() connects it before calling this")
         if not self.request.protection.object_lock_days:
             return {}
         versions = {}

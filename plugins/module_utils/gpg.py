@@ -153,7 +153,8 @@ class DecryptionKeys:
         return self
 
     def decrypt_stage(self) -> Stage:
-        assert self.home is not None  # __enter__ sets it or raises
+        if not (self.home is not None):  # __enter__ sets it or raises
+            raise AssertionError("__enter__ sets it or raises")
         argv = [GPG, "--batch", "--no-tty", "--quiet", "--homedir", self.home, "--decrypt"]
         pass_fds: tuple[int, ...] = ()
         if self.passphrase is not None:

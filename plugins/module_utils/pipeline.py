@@ -160,7 +160,8 @@ class Pipeline:
                 if number == 1 and self.feed:
                     self.stdin = process.stdin
                 elif previous is not subprocess.DEVNULL:
-                    assert previous is not None and not isinstance(previous, int)  # the previous stage's stdout
+                    if not (previous is not None and not isinstance(previous, int)):  # the previous stage's stdout
+                        raise AssertionError("the previous stage's stdout")
                     previous.close()  # only the next stage holds the read end, so SIGPIPE reaches writers
                 running = _Running(stage, process, None, bytearray(), started)
                 running.reader = threading.Thread(
@@ -170,15 +171,15 @@ class Pipeline:
                 self._running.append(running)
                 previous = process.stdout
         except BaseException as exc:  # SIGTERM's Terminated too: no stage may outlive a failed start
-            if previous not in (subprocess.DEVNULL, subprocess.PIPE):
-                assert previous is not None and not isinstance(previous, int)  # a stage's stdout
+            if previous is not None and not isinstance(previous, int):  # a started stage's stdout
                 previous.close()
             self.kill()
             if isinstance(exc, OSError):
                 raise BackupError(stage.name, f"cannot start {stage.argv[0]}: {exc.strerror}") from exc
             raise
         if self.collect:
-            assert not isinstance(previous, int)  # the last stage's stdout: there is always a stage
+            if isinstance(previous, int):  # the last stage's stdout: there is always a stage
+                raise AssertionError("the last stage's stdout: there is always a stage")
             self.stdout = previous
         else:
             self.stdout = None
@@ -198,7 +199,8 @@ class Pipeline:
         results = []
         for running in self._running:
             cpu = _reap(running.process)
-            assert running.reader is not None  # __enter__ lists a stage only once its reader started
+            if not (running.reader is not None):  # __enter__ lists a stage only once its reader started
+                raise AssertionError("__enter__ lists a stage only once its reader started")
             running.reader.join()
             text = bytes(running.stderr).decode("utf-8", "replace")
             wall = (running.ended[0] if running.ended else time.monotonic()) - running.started

@@ -78,7 +78,8 @@ def plan_backup(inputs: PlanInputs) -> Plan:
     if reason is not None:
         return Plan("full", reason, period)
     chain = inputs.listing.chain_of_newest()
-    assert chain is not None  # _full_reason returned None, so the newest backup has a chain
+    if not (chain is not None):  # _full_reason returned None, so the newest backup has a chain
+        raise AssertionError("_full_reason returned None, so the newest backup has a chain")
     return Plan(
         "diff",
         f"diff {len(chain.diffs) + 1} of {schedule.diffs} in the chain of {chain.full.key}",

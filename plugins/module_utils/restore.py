@@ -124,7 +124,8 @@ FORMATS = {
 def _format_of(backup: Backup) -> tuple[Format, str]:
     """The format of ``backup``'s payload and the rest of its extension (compression, .gpg)."""
     parts = naming.parse_data_key(backup.key.rsplit("/", 1)[-1])
-    assert parts is not None  # build_listing keeps only keys that parse
+    if not (parts is not None):  # build_listing keeps only keys that parse
+        raise AssertionError("build_listing keeps only keys that parse")
     extension = parts.extension
     payload = "." + extension.split(".")[1]
     if payload not in FORMATS:
@@ -245,7 +246,8 @@ class RestoreRun:
             raise
 
     def _chain(self) -> list[Backup]:
-        assert self.bucket is not None  # run() connects it before calling this
+        if not (self.bucket is not None):  # run() connects it before calling this
+            raise AssertionError("run() connects it before calling this")
         listing = build_listing(self.bucket.list(self.set_prefix), self.set_prefix)
         where = f"{self.request.bucket}/{self.set_prefix}"
         if not listing.backups:
@@ -267,7 +269,8 @@ class RestoreRun:
     def _read_manifest(self, key: str) -> dict:
         data_key = key[: -len(naming.MANIFEST_SUFFIX)]
         if data_key not in self.manifests:
-            assert self.bucket is not None  # run() connects it before calling this
+            if not (self.bucket is not None):  # run() connects it before calling this
+                raise AssertionError("run() connects it before calling this")
             try:
                 self.manifests[data_key] = self.bucket.read_json(key)
             except BackupError as exc:
@@ -298,7 +301,8 @@ class RestoreRun:
         try:
             if fmt.create:
                 _run_once(fmt.create(work))
-            assert fmt.load is not None  # run() restores a format without load into a database instead
+            if not (fmt.load is not None):  # run() restores a format without load into a database instead
+                raise AssertionError("run() restores a format without load into a database instead")
             load = fmt.load(work)
             for backup in chain:
                 self._apply(backup, keys, Stage(load[0], load))
@@ -330,7 +334,8 @@ class RestoreRun:
         """Every object's SHA-256 before any of it reaches a database, which cannot be thrown away
         the way a work directory is (one more download, of dumps only)."""
         checked = 0
-        assert self.bucket is not None  # run() connects it before calling this
+        if not (self.bucket is not None):  # run() connects it before calling this
+            raise AssertionError("run() connects it before calling this")
         for backup in chain:
             digest = hashlib.sha256()
             for chunk in read_object(self.bucket, backup.key):
@@ -351,11 +356,13 @@ class RestoreRun:
         digest = hashlib.sha256()
         failure = None
         whole = True
-        assert self.bucket is not None  # run() connects it before calling this
+        if not (self.bucket is not None):  # run() connects it before calling this
+            raise AssertionError("run() connects it before calling this")
         chunks = read_object(self.bucket, backup.key)
         with Pipeline(stages, feed=True, collect=False) as pipe, contextlib.closing(chunks):
             keys.release_fds()
-            assert pipe.stdin is not None  # feed=True
+            if not (pipe.stdin is not None):  # feed=True
+                raise AssertionError("feed=True")
             for chunk in chunks:
                 digest.update(chunk)
                 self._done += len(chunk)

@@ -92,7 +92,8 @@ class Verifier:
             raise BackupError("restore", f"the manifest of {key} is not signed, and gpg_verify_key asks for signatures")
         with tempfile.NamedTemporaryFile(dir=self.home, suffix=".asc", delete=False) as handle:
             handle.write(signature.encode("ascii", "replace"))
-        assert self.home is not None  # set by __enter__
+        if not (self.home is not None):  # set by __enter__
+            raise AssertionError("set by __enter__")
         try:
             checked = _gpg(self.home, "--status-fd", "1", "--verify", handle.name, "-", data=canonical(manifest))
         finally:
