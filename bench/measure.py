@@ -15,6 +15,8 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from support.tree_memory import rss_bytes, tree
+
 INTERVAL_S = 0.05
 
 
@@ -29,42 +31,9 @@ class Measurement:
     stderr: str
 
 
-def _children_by_parent() -> dict[int, list[int]]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                stat = handle.read()
-        except OSError:  # the process ended while we looked
-            continue
-        # the command name may hold spaces and parentheses: the fields after its last ")" are fixed
-        parent = int(stat[stat.rindex(b")") + 2 :].split()[1])
-        children.setdefault(parent, []).append(int(entry))
-    return children
-
-
-def _rss_bytes(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status", "rb") as handle:
-            for line in handle:
-                if line.startswith(b"VmRSS:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0  # ended, or a zombie
-
-
 def tree_rss_bytes(root: int) -> int:
     """The resident memory of ``root`` and all its descendants now."""
-    children = _children_by_parent()
-    total, pending = 0, [root]
-    while pending:
-        pid = pending.pop()
-        total += _rss_bytes(pid)
-        pending.extend(children.get(pid, ()))
-    return total
+    return sum(rss_bytes(pid) for pid in tree(root))
 
 
 def disk_usage_bytes(paths: Iterable[str]) -> int:

@@ -20,6 +20,7 @@ from support.db_servers import PASSWORD, make_shop
 from support.engine import restore_set, state_files
 from support.fixtures import bucket_contents, open_uploads
 from support.svn_repos import Repository, dump_of
+from support.tree_memory import parents
 from test_host_command import CRON_ENV, MODULE
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils.backup import run_backup
@@ -35,16 +36,13 @@ BIG = 40 * 1024 * 1024  # more than the pipe, zstd and the upload buffer hold
 def children_named(name, parent=None):
     parent = parent or os.getpid()
     found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
+    for pid in (pid for pid, ppid in parents().items() if ppid == parent):
         try:
-            with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
             with open(f"/proc/{pid}/comm", encoding="utf-8") as handle:
-                comm = handle.read().strip()
+                if handle.read().strip() == name:
+                    found.append(pid)
         except OSError:
             continue
-        if int(fields[1]) == parent and comm == name:
-            found.append(int(pid))
     return found
 
 

@@ -1,4 +1,4 @@
-"""The peak memory of a process tree (a command and every descendant), sampled from /proc.
+"""Process trees (a command and every descendant) read from /proc, and their peak memory.
 
 VmHWM is per process and a tree's processes peak at different moments, so the tree's peak is the
 largest sum seen. The sum is of Pss (each shared page divided among the processes that share it),
@@ -11,15 +11,17 @@ import os
 import threading
 
 
-def _parents() -> dict[int, int]:
-    parents = {}
+def parents() -> dict[int, int]:
+    """Every process's parent now: ``{pid: ppid}``."""
+    found = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
-                parents[int(pid)] = int(handle.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
+                # the command name may hold spaces and parentheses: the fields after its last ")" are fixed
+                found[int(pid)] = int(handle.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):  # the process ended while we looked
             continue
-    return parents
+    return found
 
 
 def pss_kb(pid: int) -> int:
@@ -30,11 +32,19 @@ def pss_kb(pid: int) -> int:
         return 0
 
 
+def rss_bytes(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status", "rb") as handle:
+            return next((int(line.split()[1]) * 1024 for line in handle if line.startswith(b"VmRSS:")), 0)
+    except OSError:
+        return 0  # ended
+
+
 def tree(root: int) -> list[int]:
     """``root`` and its descendants now."""
-    parents, found = _parents(), [root]
+    by_pid, found = parents(), [root]
     for pid in found:
-        found.extend(child for child, parent in parents.items() if parent == pid)
+        found.extend(child for child, parent in by_pid.items() if parent == pid)
     return found
 
 
