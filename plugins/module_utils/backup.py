@@ -26,7 +26,7 @@ from .options import backup_requests, expands
 from .pipeline import Pipeline
 from .plan import Plan, PlanInputs, plan_backup
 from .request import BackupRequest
-from .s3 import Bucket
+from .s3 import Bucket, connected
 from .signature import Signer
 from .state import SetState
 from .upload import StreamUpload
@@ -111,6 +111,10 @@ class BackupRun:
         self.kept_locked: list[dict] = []  # expired backups an object lock still holds
         self.signer = Signer(request.keyring_home, request.gpg_sign_key) if request.gpg_sign_key else None
 
+    @property
+    def _s3(self) -> Bucket:
+        return connected(self.bucket)
+
     def run(self) -> Outcome:
         request = self.request
         problems = request.problems()
@@ -142,10 +146,8 @@ class BackupRun:
         return outcome
 
     def _locked_run(self) -> Outcome:
-        if not (self.bucket is not None):  # run() connects it before calling this
-            raise AssertionError("run() connects it before calling this")
         request = self.request
-        listing = build_listing(self.bucket.list(self.set_prefix), self.set_prefix)
+        listing = build_listing(self._s3.list(self.set_prefix), self.set_prefix)
         chain = listing.chain_of_newest()
         plan = plan_backup(
             PlanInputs(
@@ -186,10 +188,8 @@ class BackupRun:
         return self.request.source.unchanged(self.state)
 
     def _read_manifest(self, key: str) -> dict:
-        if not (self.bucket is not None):  # run() connects it before calling this
-            raise AssertionError("run() connects it before calling this")
         try:
-            return self.bucket.read_json(key)
+            return self._s3.read_json(key)
         except BackupError as exc:
             raise ValueError(exc.cause) from exc
 
@@ -200,11 +200,9 @@ class BackupRun:
 
     def _abort_leftover_uploads(self) -> list[str]:
         """Abort uploads a killed run left open: with the lock held, none of them can be live."""
-        if not (self.bucket is not None):  # run() connects it before calling this
-            raise AssertionError("run() connects it before calling this")
-        leftovers = self.bucket.open_uploads(self.set_prefix)
+        leftovers = self._s3.open_uploads(self.set_prefix)
         for upload in leftovers:
-            self.bucket.abort_multipart(upload["key"], upload["upload_id"])
+            self._s3.abort_multipart(upload["key"], upload["upload_id"])
         return [upload["key"] for upload in leftovers]
 
     def _stages(self, head) -> list:
@@ -219,8 +217,6 @@ class BackupRun:
 
     def _store(self, plan: Plan, key: str) -> dict:
         request = self.request
-        if not (self.bucket is not None):  # run() connects it before calling this
-            raise AssertionError("run() connects it before calling this")
         if not (plan.kind is not None):  # _locked_run stores only a plan with something to do
             raise AssertionError("_locked_run stores only a plan with something to do")
         started, clock = datetime.datetime.now(datetime.timezone.utc), time.monotonic()
@@ -232,7 +228,7 @@ class BackupRun:
             # S3 refuses a lock date in the past: count from the later of the run's time and the clock's.
             until = request.protection.retain_until(max(self.now, started))
             with StreamUpload(
-                self.bucket,
+                self._s3,
                 key,
                 request.protection.data_arguments(until),
                 first_part=request.part_size,
@@ -300,23 +296,19 @@ class BackupRun:
         }
 
     def _lock(self, key: str, until: datetime.datetime) -> None:
-        if not (self.bucket is not None):  # run() connects it before calling this
-            raise AssertionError("run() connects it before calling this")
         try:
-            self.bucket.lock(key, self.request.protection.object_lock_mode, until)
+            self._s3.lock(key, self.request.protection.object_lock_mode, until)
         except BackupError:
             with contextlib.suppress(BackupError):
-                self.bucket.delete(key)  # an object without its lock is not the backup asked for
+                self._s3.delete(key)  # an object without its lock is not the backup asked for
             raise
 
     def _write_manifest(self, key: str, manifest: dict, extra: dict) -> None:
-        if not (self.bucket is not None):  # run() connects it before calling this
-            raise AssertionError("run() connects it before calling this")
         try:
-            self.bucket.write_json(naming.manifest_key(key), manifest, extra)
+            self._s3.write_json(naming.manifest_key(key), manifest, extra)
         except BackupError:
             with contextlib.suppress(BackupError):
-                self.bucket.delete(key)  # a data object without its manifest is no backup
+                self._s3.delete(key)  # a data object without its manifest is no backup
             raise
 
     def _rotate(self, listing: SetListing, key: str, dry_run: bool = False) -> list[str]:
@@ -337,23 +329,19 @@ class BackupRun:
         return deleted
 
     def _delete(self, key: str, version: str | None) -> None:
-        if not (self.bucket is not None):  # run() connects it before calling this
-            raise AssertionError("run() connects it before calling this")
         if version:
-            self.bucket.delete_version(key, version)
+            self._s3.delete_version(key, version)
         else:
-            self.bucket.delete(key)
+            self._s3.delete(key)
 
     def _unlocked_versions(self, group: list[str]) -> dict | None:
         """With object lock in use, each key's version to delete (a plain delete would only hide a
         version behind a delete marker, its storage still paid); None while any is locked."""
-        if not (self.bucket is not None):  # run() connects it before calling this
-            raise AssertionError("run() connects it before calling this")
         if not self.request.protection.object_lock_days:
             return {}
         versions = {}
         for expired in group:
-            version, until = self.bucket.lock_of(expired)
+            version, until = self._s3.lock_of(expired)
             if until is not None and until > self.now:
                 self.kept_locked.append({"key": expired, "locked_until": naming.iso(until)})
                 return None

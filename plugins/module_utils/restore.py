@@ -27,7 +27,7 @@ from .download import read_object
 from .errors import BackupError
 from .gpg import DecryptionKeys
 from .pipeline import Pipeline, Stage
-from .s3 import Bucket, Connection
+from .s3 import Bucket, Connection, connected
 from .signature import Verifier
 
 TARGETS = ("dest", "svn_repository", "mysql_database", "postgresql_database", "dump_to", "verify")
@@ -184,6 +184,10 @@ class RestoreRun:
         self.bucket: Bucket | None = None
         self.manifests: dict[str, dict] = {}
 
+    @property
+    def _s3(self) -> Bucket:
+        return connected(self.bucket)
+
     def run(self) -> RestoreOutcome:
         request = self.request
         problems = request.problems()
@@ -246,9 +250,7 @@ class RestoreRun:
             raise
 
     def _chain(self) -> list[Backup]:
-        if not (self.bucket is not None):  # run() connects it before calling this
-            raise AssertionError("run() connects it before calling this")
-        listing = build_listing(self.bucket.list(self.set_prefix), self.set_prefix)
+        listing = build_listing(self._s3.list(self.set_prefix), self.set_prefix)
         where = f"{self.request.bucket}/{self.set_prefix}"
         if not listing.backups:
             raise BackupError("restore", f"there is no backup in {where}")
@@ -269,10 +271,8 @@ class RestoreRun:
     def _read_manifest(self, key: str) -> dict:
         data_key = key[: -len(naming.MANIFEST_SUFFIX)]
         if data_key not in self.manifests:
-            if not (self.bucket is not None):  # run() connects it before calling this
-                raise AssertionError("run() connects it before calling this")
             try:
-                self.manifests[data_key] = self.bucket.read_json(key)
+                self.manifests[data_key] = self._s3.read_json(key)
             except BackupError as exc:
                 raise ValueError(exc.cause) from exc
         return self.manifests[data_key]
@@ -334,11 +334,9 @@ class RestoreRun:
         """Every object's SHA-256 before any of it reaches a database, which cannot be thrown away
         the way a work directory is (one more download, of dumps only)."""
         checked = 0
-        if not (self.bucket is not None):  # run() connects it before calling this
-            raise AssertionError("run() connects it before calling this")
         for backup in chain:
             digest = hashlib.sha256()
-            for chunk in read_object(self.bucket, backup.key):
+            for chunk in read_object(self._s3, backup.key):
                 digest.update(chunk)
                 checked += len(chunk)
                 self.progress("checking", checked)
@@ -356,9 +354,7 @@ class RestoreRun:
         digest = hashlib.sha256()
         failure = None
         whole = True
-        if not (self.bucket is not None):  # run() connects it before calling this
-            raise AssertionError("run() connects it before calling this")
-        chunks = read_object(self.bucket, backup.key)
+        chunks = read_object(self._s3, backup.key)
         with Pipeline(stages, feed=True, collect=False) as pipe, contextlib.closing(chunks):
             keys.release_fds()
             if not (pipe.stdin is not None):  # feed=True

@@ -101,6 +101,13 @@ class ObjectVersion:
     version_id: str | None
 
 
+def connected(bucket: Bucket | None) -> Bucket:
+    """``bucket``, which a run connects before any of its steps uses it."""
+    if bucket is None:
+        raise AssertionError("a run connects its bucket before any of its steps uses it")
+    return bucket
+
+
 class Bucket:
     """The calls s3napback makes on one bucket."""
 
