@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from . import gpg, naming
-from .catalog import Backup, SetListing, build_listing, chain_problem
+from .catalog import Backup, Chain, SetListing, build_listing, chain_problem, fetched
 from .compression import compressor
 from .errors import BackupError, JobFailed
 from .files import private_directory
@@ -156,7 +156,7 @@ class BackupRun:
                 now=self.now,
                 incremental=request.source.incremental,
                 state_key=self.state.follows(request.source.uses_snapshot),
-                chain_problem=chain_problem(chain, self._read_manifest) if chain else None,
+                chain_problem=lambda: self._chain_problem(chain) if chain else None,
                 force=request.force,
                 force_full=request.force_full,
             )
@@ -187,11 +187,9 @@ class BackupRun:
             return None
         return self.request.source.unchanged(self.state)
 
-    def _read_manifest(self, key: str) -> dict:
-        try:
-            return self._s3.read_json(key)
-        except BackupError as exc:
-            raise ValueError(exc.cause) from exc
+    def _chain_problem(self, chain: Chain) -> str | None:
+        manifests = self._s3.read_json_each([backup.manifest_key for backup in chain.backups])
+        return chain_problem(chain, fetched(manifests))
 
     def _extension(self) -> str:
         request = self.request

@@ -116,3 +116,16 @@ def chain_problem(chain: Chain, read_manifest: Callable[[str], dict]) -> str | N
             return f"{backup.key} depends on {manifest.get('parent')}, not on {parent}"
         previous = backup
     return None
+
+
+def fetched(documents: dict[str, dict | str]) -> Callable[[str], dict]:
+    """A ``read_manifest`` for chain_problem over manifests read beforehand (``Bucket.read_json_each``),
+    where a string in place of a document says why it could not be read."""
+
+    def read(key: str) -> dict:
+        document = documents[key]
+        if isinstance(document, str):
+            raise ValueError(document)
+        return document
+
+    return read

@@ -89,23 +89,26 @@ def _log(args, *words) -> str:
     return line
 
 
+def _failed(job, stage: str, message: str, **times: str) -> tuple[dict, list[str]]:
+    """The result and log words of ``job`` failing in ``stage``."""
+    result = {"job": job.name, "status": "failed", "stage": stage, "msg": message, **times}
+    return result, ["status=failed", f"error={json.dumps(message)}"]
+
+
 def _backup(args, job, show_progress: bool = True) -> tuple[dict, list[str]]:
     """Run one job: its result and the words of its log line."""
     request = dataclasses.replace(
         job.request, force=args.force or job.request.force, force_full=args.force_full or job.request.force_full
     )
     progress = Progress(job.name, sys.stderr, show_progress and sys.stderr.isatty() and not args.json)
-    times = {"started": _stamp()}
+    started = _stamp()
     try:
         outcome = run_backup(request, check_mode=args.check, progress=progress)
     except BackupError as exc:
-        return {"job": job.name, "status": "failed", "stage": exc.stage, "msg": str(exc), **times}, [
-            "status=failed",
-            f"error={json.dumps(str(exc))}",
-        ]
+        return _failed(job, exc.stage, str(exc), started=started, finished=_stamp())
     finally:
         progress.clear()
-        times["finished"] = _stamp()
+    times = {"started": started, "finished": _stamp()}
     if outcome.backup is None:
         return {"job": job.name, "status": "nothing", "reason": outcome.reason, **times}, [
             "status=nothing",
@@ -137,13 +140,11 @@ def _in_parallel(args, jobs: list, limit: int) -> dict:
     def done(task: Task, child: dict | None, cause: str) -> None:
         job = by_name[task.name]
         if child is None:
-            message = f"job: {cause}"
-            child = {
-                "result": {"job": job.name, "status": "failed", "stage": "job", "msg": message},
-                "words": ["status=failed", f"error={json.dumps(message)}"],
-            }
-        results[job.name] = child["result"]
-        _finished(args, job, child["result"], child["words"])
+            result, words = _failed(job, "job", f"job: {cause}")
+        else:
+            result, words = child["result"], child["words"]
+        results[job.name] = result
+        _finished(args, job, result, words)
 
     def task_of(job) -> Task:
         def work() -> dict:

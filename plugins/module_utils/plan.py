@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from typing import Callable
 
 from .catalog import Backup, SetListing
 from .errors import BackupError
@@ -28,7 +29,9 @@ class PlanInputs:
     now: datetime.datetime
     incremental: bool  # whether the source can make diffs at all
     state_key: str | None  # the backup this host's incremental state follows, if any
-    chain_problem: str | None = None
+    # Why the newest chain cannot take another diff, or None. Asked only when a diff could follow,
+    # because the answer reads every manifest of the chain from S3.
+    chain_problem: Callable[[], str | None] = lambda: None
     force: bool = False
     force_full: bool = False
 
@@ -47,8 +50,6 @@ def _full_reason(inputs: PlanInputs, period: int) -> str | None:
         return "this set has no backup yet"
     if chain is None:
         return f"the newest backup {newest.key} has no full before it"
-    if inputs.chain_problem:
-        return f"the newest chain is broken: {inputs.chain_problem}"
     if inputs.state_key is None:
         return "this host has no incremental state for this set"
     if inputs.state_key != newest.key:
@@ -57,6 +58,9 @@ def _full_reason(inputs: PlanInputs, period: int) -> str | None:
         return "a new cycle starts"
     if len(chain.diffs) >= schedule.diffs:
         return f"the chain already has its {schedule.diffs} diffs"
+    problem = inputs.chain_problem()  # last: it is the one check that reads from S3
+    if problem:
+        return f"the newest chain is broken: {problem}"
     return None
 
 

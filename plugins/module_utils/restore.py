@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from . import naming
-from .catalog import Backup, Chain, SetListing, build_listing, chain_problem
+from .catalog import Backup, Chain, SetListing, build_listing, chain_problem, fetched
 from .compression import decompressor_stage
 from .databases import Login, database_loader
 from .download import read_object
@@ -259,7 +259,12 @@ class RestoreRun:
         if not chain:
             when = f" at or before {naming.iso(at)}" if at is not None else ""
             raise BackupError("restore", f"there is no full backup in {where}{when}")
-        problem = chain_problem(Chain(chain[0], chain[1:]), self._read_manifest)
+        manifests = self._s3.read_json_each([backup.manifest_key for backup in chain])
+        for backup in chain:
+            document = manifests[backup.manifest_key]
+            if isinstance(document, dict):
+                self.manifests[backup.key] = document
+        problem = chain_problem(Chain(chain[0], chain[1:]), fetched(manifests))
         if problem:
             raise BackupError("restore", f"the chain is broken: {problem}")
         if self.request.gpg_verify_key:
@@ -267,15 +272,6 @@ class RestoreRun:
                 for backup in chain:
                     verify(backup.key, self.manifests[backup.key])
         return chain
-
-    def _read_manifest(self, key: str) -> dict:
-        data_key = key[: -len(naming.MANIFEST_SUFFIX)]
-        if data_key not in self.manifests:
-            try:
-                self.manifests[data_key] = self._s3.read_json(key)
-            except BackupError as exc:
-                raise ValueError(exc.cause) from exc
-        return self.manifests[data_key]
 
     def _check_target(self, option: str, path: str) -> None:
         if os.path.lexists(path) and not os.path.isdir(path):

@@ -3,9 +3,11 @@ no diff is ever left without its full, and the newest chain always restores."""
 
 import datetime
 import json
+import threading
 
 import pytest
 from support import trees
+from support.faulty_proxy import FaultyProxy
 from support.fixtures import bucket_contents
 from support.manual_restore import restore_chain
 
@@ -134,3 +136,37 @@ def test_a_host_down_for_a_week_starts_a_new_chain_not_a_diff_of_a_stale_one(tmp
     back = run_backup(request, now=START + datetime.timedelta(days=9))
     assert back.backup["kind"] == "full" and "cycle" in back.reason
     assert all(chain[0].endswith("-full.tar.zst.gpg") for chain in chains_in(s3, bucket))
+
+
+def test_a_tampered_manifest_makes_the_next_due_run_a_full(tmp_path, make_request, s3, bucket):
+    source = tmp_path / "source"
+    trees.build_tree(str(source))
+    request = make_request(source, diffs=3)
+    first = run_backup(request, now=START + datetime.timedelta(days=1))  # the first day of a cycle
+    s3.put_object(Bucket=bucket, Key=first.backup["manifest_key"], Body=b"not json")
+    # The same day nothing is due, whatever the chain holds (test_plan_and_rotation checks it is not read).
+    same_day = run_backup(request, now=START + datetime.timedelta(days=1, hours=1))
+    assert not same_day.changed and "already has backup" in same_day.reason
+    next_day = run_backup(request, now=START + datetime.timedelta(days=2))
+    assert next_day.backup["kind"] == "full"
+    manifest = first.backup["manifest_key"]
+    assert next_day.reason.startswith(f"the newest chain is broken: manifest {manifest} is unreadable")
+
+
+def test_the_chain_s_manifests_are_read_at_once(tmp_path, make_request, moto, bucket):
+    source = tmp_path / "source"
+    trees.build_tree(str(source))
+    # Once armed, each manifest GET waits for the other: read one after the other, the first waits in vain.
+    both, armed = threading.Barrier(2, timeout=10), threading.Event()
+
+    def meet(method, path, _query):
+        if armed.is_set() and method == "GET" and path.endswith(".json"):
+            both.wait()
+
+    with FaultyProxy(moto.port, meet) as proxy:
+        request = make_request(source, diffs=3, endpoint_url=proxy.url)
+        for day in (1, 2):  # a full and a diff, from the first day of a cycle
+            run_backup(request, now=START + datetime.timedelta(days=day))
+        armed.set()
+        third = run_backup(request, now=START + datetime.timedelta(days=3))
+    assert third.reason.startswith("diff 2 of 3") and not both.broken

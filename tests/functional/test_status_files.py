@@ -34,6 +34,7 @@ def test_success_then_nothing_due_then_failure_keep_the_last_success(setup, tmp_
     assert s3napback(config, "run", "etc", "--force").returncode == 1
     failed = status_of(path)
     assert failed["status"] == "failed" and failed["stage"] == "source"
+    assert ok["finished"] <= failed["started"] <= failed["finished"]
     assert "does not exist" in failed["error"] and "\n" not in failed["error"]
     assert (failed["last_success"], failed["last_success_key"]) == (ok["last_success"], ok["key"])
     assert [p.name for p in path.parent.iterdir() if p.name.endswith(".tmp")] == []

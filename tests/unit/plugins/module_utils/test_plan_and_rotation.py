@@ -137,8 +137,17 @@ def test_missing_or_foreign_local_state_means_a_full(state_key, reason):
 def test_a_broken_chain_means_a_full():
     simulated = SimulatedSet(Schedule())
     simulated.run(START)
-    plan = simulated.run(START + datetime.timedelta(days=1), chain_problem="manifest x is unreadable")
+    plan = simulated.run(START + datetime.timedelta(days=1), chain_problem=lambda: "manifest x is unreadable")
     assert plan.kind == "full" and "broken" in plan.reason
+
+
+def test_the_chain_is_read_only_when_a_diff_could_follow():
+    asked = []
+    simulated = SimulatedSet(Schedule())
+    simulated.run(START, chain_problem=lambda: asked.append("first") or "no chain yet")
+    simulated.run(START + datetime.timedelta(hours=1), chain_problem=lambda: asked.append("same day") or None)
+    simulated.run(START + datetime.timedelta(days=1), chain_problem=lambda: asked.append("next day") or None)
+    assert asked == ["next day"] and simulated.history == ["full", None, "diff"]
 
 
 def test_a_backup_dated_in_the_future_stops_the_run_with_a_clear_error():
