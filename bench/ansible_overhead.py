@@ -1,7 +1,7 @@
 """``make bench-overhead``: what one module call costs on localhost when there is no data to move.
 
-Times, several runs each after one warm-up run, the median wall time of: Ansible's own floor
-(``ansible.builtin.ping``), ``s3napback_info`` on an empty prefix, and the ``s3napback`` module on
+Times, in alternated rounds after one warm-up round, the median wall time of: Ansible's own floor
+(``ansible.builtin.ping``), ``s3napback_info`` on a prefix with one set, and the ``s3napback`` module on
 an empty directory whose backup is already done today (nothing due: it checks the key, lists the
 set and stops), the same with ``--check``, and the host command doing that same job without
 Ansible. The module's overhead is its time less the host command's. Target: each module call under
@@ -43,7 +43,11 @@ def calls(ctx: Context) -> list[tuple[str, tuple[list[str], dict], bool]]:
     info = {"bucket": BUCKET, "prefix": "bench", "endpoint_url": ctx.url}
     return [
         ("`ansible -m ansible.builtin.ping` (Ansible alone)", _call(backup, "ansible.builtin.ping"), False),
-        ("`ansible -m s3napback_info`, empty prefix", _call(backup, "s3napback.s3napback.s3napback_info", info), True),
+        (
+            "`ansible -m s3napback_info`, one set of one backup",
+            _call(backup, "s3napback.s3napback.s3napback_info", info),
+            True,
+        ),
         ("`ansible -m s3napback`, empty directory, nothing due", backup, True),
         ("`ansible -m s3napback --check`, nothing due", ([*backup[0], "--check"], backup[1]), True),
         (
@@ -63,8 +67,15 @@ def measure(runs: int) -> list[dict]:
         server = Moto(scratch).start()
         try:
             ctx = Context(scratch, src, server.url, keys.fingerprint, keys.public_home, keys.secret_home)
-            for what, (argv, env), target in calls(ctx):
-                measured = [run_measured(argv, env=env, cwd=scratch) for _run in range(runs + 1)][1:]  # warm-up
+            measured_calls = calls(ctx)
+            # Alternated, a round of every call at a time, so a busier minute of the machine weighs on
+            # all of them alike; round 0 warms up.
+            rounds = [
+                [run_measured(argv, env=env, cwd=scratch) for _w, (argv, env), _t in measured_calls]
+                for _r in range(runs + 1)
+            ]
+            for index, (what, _call_argv, target) in enumerate(measured_calls):
+                measured = [each[index] for each in rounds[1:]]
                 failed = [m for m in measured if m.returncode not in (0, NOTHING_DUE)]
                 if failed:
                     last = (failed[0].stdout.strip() + failed[0].stderr.strip() or "no output").splitlines()[-1]
@@ -97,7 +108,8 @@ def render(rows: list[dict], runs: int) -> tuple[str, bool]:
     backup, host = rows[2]["what"], rows[-1]["what"]
     lines += [
         "",
-        f"{runs} runs each after one warm-up run, on localhost (connection local), S3: moto. Slowest module call "
+        f"{runs} alternated rounds after one warm-up round, on localhost (connection local), S3: moto. "
+        "Slowest module call "
         f"{medians[slowest]:.2f} s (target under {TARGET_S:.0f} s): target {'met' if met else 'MISSED'}. "
         f"Ansible's share of a nothing-due backup, the module's median less the host command's: "
         f"{medians[backup] - medians[host]:.2f} s of wall time, {cpu[backup] - cpu[host]:.2f} s of CPU. "
