@@ -321,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _main(args)
     except (Terminated, KeyboardInterrupt) as exc:
-        sys.stderr.write(f"s3napback: {exc or 'interrupted'}; the unfinished upload was aborted, state is unchanged\n")
+        sys.stderr.write(f"s3napback: {exc or 'interrupted'}; any unfinished upload was aborted, state is unchanged\n")
         return EXIT_TERMINATED
 
 

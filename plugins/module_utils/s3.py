@@ -227,9 +227,12 @@ class Bucket:
         return uploads
 
     @_translated("writing {0}")
+    def write(self, key: str, body: bytes, extra: dict) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=body, **extra)
+
     def write_json(self, key: str, document: dict, extra: dict) -> None:
         body = json.dumps(document, indent=2, sort_keys=True).encode()
-        self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/json", **extra)
+        self.write(key, body, {"ContentType": "application/json", **extra})
 
     @_translated("deleting {0}")
     def delete(self, key: str) -> None:

@@ -15,7 +15,8 @@ description:
     O(svn_parent), it does so for each, each its own backup set.
   - The data never touches the local disk. C(tar) streams into C(zstd) (or C(gzip)), into
     C(gpg --encrypt) to the public key of O(gpg_recipient), into an S3 multipart upload. Memory
-    stays bounded whatever the size of the backup.
+    stays bounded whatever the size of the backup. A stream that fits in the first part is sent
+    as one PutObject instead, once every stage of the pipe has exited well.
   - Backups form chains. A chain starts with a C(full) backup. Up to O(diffs) C(diff) backups
     follow it, each holding the changes since the one before (GNU tar C(--listed-incremental), or
     C(svnadmin dump --incremental) from the revision after the last one stored).

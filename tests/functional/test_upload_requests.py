@@ -1,0 +1,44 @@
+"""The S3 requests one backup makes: a stream that fits in the first part is one PutObject, sent
+only once the pipe has succeeded; a longer one is a multipart upload of parts."""
+
+import datetime
+import os
+
+from support import trees
+from support.faulty_proxy import FaultyProxy
+from support.fixtures import bucket_contents
+
+from ansible_collections.s3napback.s3napback.plugins.module_utils.backup import run_backup
+
+DAY = datetime.datetime(2026, 12, 31, 2, 30, tzinfo=datetime.timezone.utc)
+MIB = 1024 * 1024
+
+
+def data_requests(make_request, moto, source, part_size):
+    """(method, kind) of every request on the backup's data object, and the outcome."""
+    seen = []
+
+    def record(method, path, query):
+        if not path.endswith(".json") and path.count("/") > 1:  # an object, and not a manifest
+            seen.append((method, next((q for q in ("partNumber", "uploads", "uploadId") if q in query), "object")))
+
+    with FaultyProxy(moto.port, record) as proxy:
+        outcome = run_backup(make_request(source, endpoint_url=proxy.url, part_size=part_size), now=DAY)
+    return seen, outcome
+
+
+def test_a_stream_within_the_first_part_is_one_put(tmp_path, make_request, moto, s3, bucket):
+    source = tmp_path / "source"
+    trees.build_tree(str(source))
+    seen, outcome = data_requests(make_request, moto, source, 5 * MIB)
+    assert outcome.backup["bytes_out"] < 5 * MIB and seen == [("PUT", "object")]
+    assert outcome.backup["key"] in bucket_contents(s3, bucket)
+
+
+def test_a_longer_stream_is_a_multipart_upload(tmp_path, make_request, moto, s3, bucket):
+    source = tmp_path / "source"
+    trees.build_tree(str(source))
+    trees.write(str(source / "big.bin"), os.urandom(6 * MIB))
+    seen, outcome = data_requests(make_request, moto, source, 5 * MIB)
+    assert seen == [("POST", "uploads"), ("PUT", "partNumber"), ("PUT", "partNumber"), ("POST", "uploadId")]
+    assert outcome.backup["key"] in bucket_contents(s3, bucket)
