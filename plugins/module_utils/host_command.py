@@ -140,7 +140,7 @@ def _in_parallel(args, jobs: list, limit: int) -> dict:
     def done(task: Task, child: dict | None, cause: str) -> None:
         job = by_name[task.name]
         if child is None:
-            result, words = _failed(job, "job", f"job: {cause}")
+            result, words = _failed(job, "job", f"job: {cause}", finished=_stamp())
         else:
             result, words = child["result"], child["words"]
         results[job.name] = result

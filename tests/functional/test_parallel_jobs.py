@@ -174,3 +174,5 @@ def test_a_job_whose_process_dies_fails_alone(slow_jobs, tmp_path):
     lines = {line.split()[1]: line for line in out.splitlines()}
     assert "status=ok kind=full" in lines["etc"]
     assert lines["www"].endswith('status=failed error="job: the job\'s process was killed by signal SIGKILL"')
+    status = json.loads((tmp_path / "state" / "www.status.json").read_text())
+    assert status["status"] == "failed" and status["stage"] == "job" and status["finished"] is not None
