@@ -12,7 +12,7 @@ options:
     description:
       - The access key ID.
       - When not set, the environment variables E(AWS_ACCESS_KEY_ID), E(AWS_ACCESS_KEY) or
-        E(EC2_ACCESS_KEY) are used, then boto3's own lookup (profile, instance role).
+        E(EC2_ACCESS_KEY) are used, then botocore's own lookup (profile, instance role).
     type: str
     aliases: [aws_access_key_id, aws_access_key]
     version_added: 0.1.0
@@ -61,5 +61,5 @@ options:
     version_added: 0.1.0
 requirements:
   - python >= 3.9
-  - boto3 >= 1.28
+  - boto3 >= 1.28 (the modules use the botocore it brings)
 """

@@ -61,8 +61,8 @@ LOGIN_ARGUMENT_SPEC = {
 
 
 def require_libraries(module) -> None:
-    """Fail the task with Ansible's standard message when boto3 or python-gnupg is missing."""
-    if s3.boto3 is None:
+    """Fail the task with Ansible's standard message when boto3 (botocore) or python-gnupg is missing."""
+    if s3.botocore is None:
         module.fail_json(msg=missing_required_lib("boto3"))
     if gpg.gnupg is None:
         module.fail_json(msg=missing_required_lib("python-gnupg"))

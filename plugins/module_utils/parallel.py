@@ -28,7 +28,7 @@ from typing import Callable
 MIB = 1024 * 1024
 # What a running job holds besides its part buffers, from the peak proportional set size (Pss) per
 # process while two 192 MiB incompressible jobs ran at once (2 cores, default part size and
-# concurrency): the forked Python child 89 MB (40 MiB of it part buffers; the rest boto3, threads
+# concurrency): the forked Python child 89 MB (40 MiB of it part buffers; the rest botocore, threads
 # and the pages copy-on-write unshared from the parent), zstd -T0 60 MB (it grows with the cores),
 # gpg 1 MB, tar under 1 MB. A second job added 154-164 MB to the whole tree's peak; 150 MiB here
 # makes a job 190 MiB. tests/functional/test_parallel_memory.py checks that bound. Since zstd runs

@@ -148,3 +148,19 @@ def test_an_unreadable_directory_is_refused_before_anything_runs(tmp_path, make_
     with pytest.raises(BackupError, match=rf"^source: directory {path} cannot be read: Permission denied$"):
         run_backup(make_request(path), now=DAY)
     assert bucket_contents(s3, bucket) == [] and not (tmp_path / "state").exists()
+
+
+def test_a_missing_profile_and_half_a_key_are_named(tmp_path, monkeypatch, make_request, moto):
+    source = tmp_path / "source"
+    trees.build_tree(str(source))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    for connection, expected in [
+        (Connection(profile="nightly", endpoint_url=moto.url), r"The config profile \(nightly\) could not be found"),
+        (
+            Connection(access_key=ACCESS_KEY, endpoint_url=moto.url),
+            r"Partial credentials found .*aws_secret_access_key",
+        ),
+    ]:
+        with pytest.raises(BackupError, match=rf"^s3: cannot set up a client for {moto.url}: {expected}$"):
+            run_backup(make_request(source, connection=connection), now=DAY)
+    assert not (tmp_path / "state").exists()
