@@ -184,9 +184,9 @@ class Bucket:
         while True:
             page = call(**asked)
             yield page
-            following = {field: page.get(reply) for field, reply in markers.items()}
             if not page.get("IsTruncated"):
                 return
+            following = {field: page.get(reply) for field, reply in markers.items()}
             if not any(following.values()) or all(asked.get(f) == v for f, v in following.items()):
                 # a listing cut short would make the chain look incomplete, so never stop quietly
                 raise BackupError("s3", f"{self.endpoint} sent a truncated listing with no way to go on")
