@@ -273,18 +273,31 @@ class Bucket:
             Bucket=self.bucket, Key=key, Retention={"Mode": mode, "RetainUntilDate": until}
         )
 
+    @property
+    def _part_checksum(self) -> dict:
+        """The checksum a multipart upload declares, as s3transfer does: CRC32 unless the operator
+        set request_checksum_calculation to when_required (for a store that rejects checksums).
+        Declared, S3 checks each part's CRC32 and combines them; undeclared, it computes a checksum
+        of the whole object at completion instead, which doubled moto's CPU per upload."""
+        if self.client.meta.config.request_checksum_calculation != "when_supported":
+            return {}
+        return {"ChecksumAlgorithm": "CRC32"}
+
     @_translated("starting the upload of {0}")
     def start_multipart(self, key: str, extra: dict) -> str:
-        return self.client.create_multipart_upload(Bucket=self.bucket, Key=key, **extra)["UploadId"]
+        reply = self.client.create_multipart_upload(Bucket=self.bucket, Key=key, **extra, **self._part_checksum)
+        return reply["UploadId"]
 
     @_translated("uploading part {2} of {0}")
-    def upload_part(self, key: str, upload_id: str, number: int, data) -> str:
-        reply = self.client.upload_part(Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=data)
-        return reply["ETag"]
+    def upload_part(self, key: str, upload_id: str, number: int, data) -> dict:
+        """The part as its completion lists it: number, ETag and the checksum S3 echoed, if any."""
+        reply = self.client.upload_part(
+            Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=data, **self._part_checksum
+        )
+        return {"PartNumber": number, "ETag": reply["ETag"], **{k: reply[k] for k in ("ChecksumCRC32",) if k in reply}}
 
     @_translated("completing the upload of {0}")
-    def complete_multipart(self, key: str, upload_id: str, etags: builtins.list[str]) -> None:
-        parts = [{"PartNumber": n, "ETag": etag} for n, etag in enumerate(etags, start=1)]
+    def complete_multipart(self, key: str, upload_id: str, parts: builtins.list[dict]) -> None:
         self.client.complete_multipart_upload(
             Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
         )

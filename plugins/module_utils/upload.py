@@ -80,7 +80,7 @@ class StreamUpload:
         self.first_part, self.concurrency = first_part, max(1, concurrency)
         self.upload_id: str | None = None
         self._whole: bytes | None = None  # the stream, when it ended within its first part
-        self._etags: list[str] = []
+        self._parts: list[dict] = []
         self._completed = False
         self._failure: BaseException | None = None
         self._progress = progress or (lambda _size: None)
@@ -130,11 +130,11 @@ class StreamUpload:
                     self._pace(started, size)
                     if filled < wanted:
                         break
-                self._etags = [future.result() for future in futures]
+                self._parts = [future.result() for future in futures]
             finally:
                 for future in futures:
                     future.cancel()
-        return Uploaded(size, digest.hexdigest(), len(self._etags) or 1)
+        return Uploaded(size, digest.hexdigest(), len(self._parts) or 1)
 
     def _start(self) -> None:
         # A SIGTERM handled while the upload is being created would lose its id, and the abort with
@@ -149,7 +149,7 @@ class StreamUpload:
             if ahead > 0:
                 time.sleep(ahead)
 
-    def _upload_part(self, number: int, buffer: bytearray, filled: int, free: queue.SimpleQueue) -> str:
+    def _upload_part(self, number: int, buffer: bytearray, filled: int, free: queue.SimpleQueue) -> dict:
         try:
             # A bytes-like body goes out in one sendall and is hashed in one call. A file-like body
             # costs an Expect: 100-continue round trip and is read back 16 KiB at a time in Python for
@@ -167,7 +167,7 @@ class StreamUpload:
         if self.upload_id is None:
             self.bucket.write(self.key, self._whole or b"", self.extra)
         else:
-            self.bucket.complete_multipart(self.key, self.upload_id, self._etags)
+            self.bucket.complete_multipart(self.key, self.upload_id, self._parts)
         self._completed = True
 
     def __exit__(self, exc_type, exc, tb) -> None:

@@ -4,7 +4,8 @@ upload_fileobj), on the same stream read from a pipe, into a local moto S3 serve
     .venv/bin/python tests/scripts/compare_s3transfer.py [MIB]     (default 256)
 
 Each upload runs in a fresh Python process, so its peak RSS (VmHWM) is its own; the stream is
-MIB of pseudo-random bytes from a child process (incompressible, like gpg's output). Prints one
+MIB of pseudo-random bytes from a child process (incompressible, like gpg's output). The server's
+CPU seconds count too: on this two-core machine moto shares the cores with the upload. Prints one
 Markdown row per uploader; docs/DEPENDENCIES.md quotes them.
 """
 
@@ -50,6 +51,13 @@ def peak_rss_mb() -> float:
         return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU of a running process, from /proc."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> int:
     if sys.argv[1:2] == ["--one"]:  # the child: one upload, then its numbers on stdout
         _flag, uploader, url, bucket, mib = sys.argv[1:]
@@ -58,14 +66,16 @@ def main() -> int:
         print(f"{time.monotonic() - started:.1f} {peak_rss_mb():.0f}")
         return 0
     mib = int(sys.argv[1]) if len(sys.argv) > 1 else 256
-    print(f"| uploader ({mib} MiB from a pipe) | seconds | peak RSS MB | parts |\n|---|---|---|---|")
+    print(f"| uploader ({mib} MiB from a pipe) | seconds | peak RSS MB | parts | moto's CPU s |\n|---|---|---|---|---|")
     for uploader in ("engine", "s3transfer"):
         with MotoServer() as moto:  # moto keeps objects in memory: a fresh one per upload
             client_for(moto.url).create_bucket(Bucket="compare")
             argv = [sys.executable, __file__, "--one", uploader, moto.url, "compare", str(mib)]
+            before = cpu_seconds(moto.process.pid)
             seconds, peak = subprocess.run(argv, capture_output=True, text=True, check=True).stdout.split()
+            server_cpu = cpu_seconds(moto.process.pid) - before
             parts = client_for(moto.url).head_object(Bucket="compare", Key=uploader, PartNumber=1)["PartsCount"]
-            print(f"| {uploader} | {seconds} | {peak} | {parts} |")
+            print(f"| {uploader} | {seconds} | {peak} | {parts} | {server_cpu:.1f} |")
     return 0
 
 
