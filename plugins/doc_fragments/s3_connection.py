@@ -50,6 +50,9 @@ options:
       - The URL of an S3-compatible service (MinIO, Ceph, Wasabi, a local test server ...).
       - When set, requests use path-style addressing.
       - When not set, E(AWS_URL), E(AWS_ENDPOINT_URL_S3) or E(AWS_ENDPOINT_URL) are used, else AWS S3.
+      - A store that rejects the CRC32 checksums botocore sends with uploads needs
+        E(AWS_REQUEST_CHECKSUM_CALCULATION=when_required) in the environment, or
+        C(request_checksum_calculation = when_required) in the profile's AWS config.
     type: str
     aliases: [aws_endpoint_url, s3_url]
     version_added: 0.1.0

@@ -277,9 +277,11 @@ class Bucket:
     def _part_checksum(self) -> dict:
         """The checksum a multipart upload declares, as s3transfer does: CRC32 unless the operator
         set request_checksum_calculation to when_required (for a store that rejects checksums).
-        Declared, S3 checks each part's CRC32 and combines them; undeclared, it computes a checksum
-        of the whole object at completion instead, which doubled moto's CPU per upload."""
-        if self.client.meta.config.request_checksum_calculation != "when_supported":
+        Declared, S3 checks each part's CRC32 and combines them. Parts that carry a CRC32 on an
+        upload that declared none took moto's server 70% more CPU per upload. botocore
+        before 1.36 (Debian 12's) has no such setting and sends no checksum unless asked: nothing is
+        declared there, so a store that works with it today keeps working."""
+        if getattr(self.client.meta.config, "request_checksum_calculation", None) != "when_supported":
             return {}
         return {"ChecksumAlgorithm": "CRC32"}
 

@@ -1,6 +1,7 @@
 """The s3napback host command, run as cron would run it: exit codes, log lines, JSON, restore."""
 
 import contextlib
+import functools
 import json
 import os
 import pty
@@ -23,9 +24,22 @@ MODULE = "ansible_collections.s3napback.s3napback.plugins.module_utils.host_comm
 CRON_ENV = {"HOME": "/", "PATH": "/usr/bin:/bin", "LANG": "C", "PYTHONPATH": COLLECTIONS}
 
 
-def s3napback(config, *args, env=None):
-    command = [sys.executable, "-m", MODULE, "--config", str(config), *args]
+# The Python a host runs the command with: this test run's, and the OS's own with its packaged
+# botocore, python-gnupg and PyYAML, as the role installs them on a Debian host.
+OS_PYTHON = "/usr/bin/python3"
+
+
+def s3napback(config, *args, env=None, python=sys.executable):
+    command = [python, "-m", MODULE, "--config", str(config), *args]
     return subprocess.run(command, capture_output=True, text=True, env=env or CRON_ENV, check=False)
+
+
+def botocore_version(python: str) -> tuple[int, ...]:
+    printed = subprocess.run(
+        [python, "-c", "import botocore; print(botocore.__version__)"], capture_output=True, check=False
+    )
+    assert printed.returncode == 0, f"tests/scripts/system-packages.sh --tests installs python3-botocore: {printed}"
+    return tuple(int(part) for part in printed.stdout.split(b".")[:2])
 
 
 def test_run_backs_up_every_job_under_crons_bare_environment_then_has_nothing_to_do(setup, s3, bucket):
@@ -108,25 +122,34 @@ def test_usage_errors_exit_2(setup):
     assert s3napback(config.parent / "missing.yml", "run").returncode == 2
 
 
-def test_list_restore_and_verify(setup, tmp_path, keys):
+@pytest.mark.parametrize("python", [sys.executable, OS_PYTHON], ids=["venv", "os"])
+def test_list_restore_and_verify(setup, tmp_path, keys, s3, bucket, python):
     config, _document = setup
     hard_tree.build_hard_tree(str(tmp_path / "etc" / "hard"))  # odd names, links, holes, modes
-    assert s3napback(config, "run").returncode == 0
-    listed = s3napback(config, "list")
+    trees.write(str(tmp_path / "etc" / "random.bin"), os.urandom(9 * 1024 * 1024))  # a multipart upload
+    host = functools.partial(s3napback, python=python)
+    ran = host(config, "run")
+    assert ran.returncode == 0, ran.stderr
+    # botocore from 1.36 declares CRC32 on a multipart upload (S3 combines the parts' checksums);
+    # an older one, Debian 12's, sends no checksum unless asked, and nothing is declared.
+    (etc_key,) = [key for key in bucket_contents(s3, bucket) if key.startswith("host1/etc/") and key.endswith(".gpg")]
+    stored = s3.get_object_attributes(Bucket=bucket, Key=etc_key, ObjectAttributes=["Checksum"])["Checksum"]
+    assert stored["ChecksumType"] == ("COMPOSITE" if botocore_version(python) >= (1, 36) else "FULL_OBJECT")
+    listed = host(config, "list")
     assert listed.returncode == 0
     assert [line.split()[1:4] for line in listed.stdout.splitlines()] == [
         ["etc", "backups=1", "chains=1"],
         ["www", "backups=1", "chains=1"],
     ]
     dest = tmp_path / "restored"
-    restored = s3napback(config, "restore", "etc", "--dest", str(dest), "--gpg-home", keys.secret_home)
+    restored = host(config, "restore", "etc", "--dest", str(dest), "--gpg-home", keys.secret_home)
     assert restored.returncode == 0, restored.stderr
     assert "etc status=restored" in restored.stdout
     assert trees.differences(trees.picture(str(tmp_path / "etc")), trees.picture(str(dest))) == []
     assert hard_tree.hard_link_groups(str(dest / "hard")) == hard_tree.hard_link_groups(str(tmp_path / "etc" / "hard"))
-    verified = s3napback(config, "--json", "verify", "www", "--gpg-home", keys.secret_home)
+    verified = host(config, "--json", "verify", "www", "--gpg-home", keys.secret_home)
     assert verified.returncode == 0 and json.loads(verified.stdout)["results"][0]["verified"] is True
-    refused = s3napback(config, "restore", "etc", "--dest", str(dest), "--gpg-home", keys.secret_home)
+    refused = host(config, "restore", "etc", "--dest", str(dest), "--gpg-home", keys.secret_home)
     assert refused.returncode == 1 and "is not empty; set force" in refused.stderr
 
 

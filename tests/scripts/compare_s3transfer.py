@@ -5,8 +5,9 @@ upload_fileobj), on the same stream read from a pipe, into a local moto S3 serve
 
 Each upload runs in a fresh Python process, so its peak RSS (VmHWM) is its own; the stream is
 MIB of pseudo-random bytes from a child process (incompressible, like gpg's output). The server's
-CPU seconds count too: on this two-core machine moto shares the cores with the upload. Prints one
-Markdown row per uploader; docs/DEPENDENCIES.md quotes them.
+CPU seconds count too: on this two-core machine moto shares the cores with the upload. The engine
+runs twice, with its multipart upload declaring CRC32 (botocore's default) and declaring nothing
+(``when_required``). Prints one Markdown row per upload; docs/DEPENDENCIES.md quotes them.
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ block = os.urandom(1 << 20)
 for i in range(int(sys.argv[1])):
     sys.stdout.buffer.write(block[i % 7 :] + block[: i % 7])
 """
+
+
+# (uploader, request_checksum_calculation): botocore's default, where a multipart upload declares
+# CRC32, and the setting for a store that rejects checksums, where S3 checksums the whole object.
+UPLOADERS = [("engine", "when_supported"), ("engine", "when_required"), ("s3transfer", "when_supported")]
 
 
 def upload(uploader: str, url: str, bucket: str, mib: int) -> None:
@@ -67,15 +73,18 @@ def main() -> int:
         return 0
     mib = int(sys.argv[1]) if len(sys.argv) > 1 else 256
     print(f"| uploader ({mib} MiB from a pipe) | seconds | peak RSS MB | parts | moto's CPU s |\n|---|---|---|---|---|")
-    for uploader in ("engine", "s3transfer"):
+    for uploader, checksums in UPLOADERS:
         with MotoServer() as moto:  # moto keeps objects in memory: a fresh one per upload
             client_for(moto.url).create_bucket(Bucket="compare")
             argv = [sys.executable, __file__, "--one", uploader, moto.url, "compare", str(mib)]
+            env = {**os.environ, "AWS_REQUEST_CHECKSUM_CALCULATION": checksums}
             before = cpu_seconds(moto.process.pid)
-            seconds, peak = subprocess.run(argv, capture_output=True, text=True, check=True).stdout.split()
+            run = subprocess.run(argv, capture_output=True, text=True, env=env, check=True)
+            seconds, peak = run.stdout.split()
             server_cpu = cpu_seconds(moto.process.pid) - before
             parts = client_for(moto.url).head_object(Bucket="compare", Key=uploader, PartNumber=1)["PartsCount"]
-            print(f"| {uploader} | {seconds} | {peak} | {parts} | {server_cpu:.1f} |")
+            name = uploader if checksums == "when_supported" else f"{uploader}, checksums {checksums}"
+            print(f"| {name} | {seconds} | {peak} | {parts} | {server_cpu:.1f} |")
     return 0
 
 

@@ -24,6 +24,12 @@ for command in "${!package_of[@]}"; do
   PATH="$PATH:/usr/sbin:/sbin" command -v "$command" >/dev/null 2>&1 || missing+=("${package_of[$command]}")
 done
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+# A test runs the host command under the OS's Python with the libraries the role installs on hosts.
+if $tests; then
+  for library in boto3:python3-boto3 gnupg:python3-gnupg yaml:python3-yaml; do
+    /usr/bin/python3 -c "import ${library%%:*}" 2>/dev/null || missing+=("${library#*:}")
+  done
+fi
 # The tests start their own PostgreSQL server, which is not on PATH.
 if $tests && ! compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null; then missing+=(postgresql); fi
 [ ${#missing[@]} -eq 0 ] && exit 0
