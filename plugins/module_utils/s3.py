@@ -296,7 +296,10 @@ class Bucket:
         reply = self.client.upload_part(
             Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=data, **self._part_checksum
         )
-        return {"PartNumber": number, "ETag": reply["ETag"], **{k: reply[k] for k in ("ChecksumCRC32",) if k in reply}}
+        part = {"PartNumber": number, "ETag": reply["ETag"]}
+        if "ChecksumCRC32" in reply:
+            part["ChecksumCRC32"] = reply["ChecksumCRC32"]
+        return part
 
     @_translated("completing the upload of {0}")
     def complete_multipart(self, key: str, upload_id: str, parts: builtins.list[dict]) -> None:

@@ -38,7 +38,7 @@ def botocore_version(python: str) -> tuple[int, ...]:
     printed = subprocess.run(
         [python, "-c", "import botocore; print(botocore.__version__)"], capture_output=True, check=False
     )
-    assert printed.returncode == 0, f"tests/scripts/system-packages.sh --tests installs python3-botocore: {printed}"
+    assert printed.returncode == 0, f"tests/scripts/system-packages.sh --tests installs python3-boto3: {printed}"
     return tuple(int(part) for part in printed.stdout.split(b".")[:2])
 
 
