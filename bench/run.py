@@ -1,6 +1,10 @@
 """``make bench``: back up, change 1%, back up again and restore with every tool, on each S3 server,
 RUNS times with the tools alternated; then write docs/BENCHMARKS.md and docs/benchmarks.png.
 
+The backup tools take turns in a different order on every run (``tool_order``), and
+dirty pages are written out before every measured step, so that no tool always pays for the disk
+writes of the one before it.
+
 Exits 1 when a tool failed or a restore differs from its source (never because of a time).
 """
 
@@ -13,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from support import trees
@@ -43,6 +48,14 @@ class Trial:
     run: int
 
 
+def tool_order(tools: Sequence[Tool], run: int) -> list[Tool]:
+    """The order of run ``run`` (from 1) on every server: rotated by one more each run and reversed
+    on even runs, so that from 3 runs on no tool has followed the same tool every time."""
+    shift = (run - 1) % len(tools)
+    order = list(tools[shift:]) + list(tools[:shift])
+    return order[::-1] if run % 2 == 0 else order
+
+
 def _cause(result: Measurement) -> str:
     """One line: ansible's msg when there is one, else the last line the tool printed."""
     msg = re.search(r'"msg": "((?:[^"\\]|\\.)*)"', result.stdout)
@@ -71,6 +84,7 @@ class Bench:
     def measure(self, trial: Trial, step: str, command: tuple[list[str], dict]) -> bool:
         argv, env = command
         ctx = trial.ctx
+        os.sync()  # the previous step's writes (or the copy of the source) are written back now, not during this one
         result = run_measured(argv, env=env, cwd=ctx.scratch, watch_dirs=ctx.watch)
         row = {"server": trial.server_name, "tool": trial.tool.name, "run": trial.run, "step": step}
         row.update(input_bytes=0 if step == "setup" else self.source_bytes, wall_s=result.wall_s, cpu_s=result.cpu_s)
@@ -165,8 +179,11 @@ def main(argv: list[str] | None = None) -> int:
     bench = Bench(options.work, parse_size(options.size), options.seed)
     servers = options.servers.split(",")
     for run in range(1, options.runs + 1):
+        order = tool_order(BACKUP_TOOLS, run)
+        print(f"run {run}, on each server: " + ", ".join(tool.name for tool in order), flush=True)
         for server in servers:
-            for tool in BACKUP_TOOLS + CEILINGS:
+            # the ceilings come last: the upload-only one sends a file the size of this run's full backup
+            for tool in order + list(CEILINGS):
                 if isinstance(tool, UploadOnly):
                     tool.size = bench.upload_size()
                 bench.one(server, tool, run)

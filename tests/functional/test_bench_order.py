@@ -1,0 +1,26 @@
+"""bench/run.py lets the tools take turns in a changing order, so that no tool always runs right
+after the same one (and inherits its disk writes and cache state) in every run."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from bench.run import tool_order  # bench/ lives beside tests/
+
+TOOLS = ("module", "host", "manual", "duplicity", "restic")
+
+
+def _follows(run: int) -> dict[str, str | None]:
+    order = tool_order(TOOLS, run)
+    return {tool: order[i - 1] if i else None for i, tool in enumerate(order)}
+
+
+def test_every_tool_runs_once_per_run():
+    for run in range(1, 7):
+        assert sorted(tool_order(TOOLS, run)) == sorted(TOOLS)
+
+
+def test_no_tool_follows_the_same_tool_in_all_of_three_runs():
+    for tool in TOOLS:
+        predecessors = {_follows(run)[tool] for run in (1, 2, 3)}
+        assert len(predecessors) > 1, f"{tool} always follows {predecessors}"
