@@ -176,7 +176,8 @@ def render(rows: list[dict], source_bytes: int, settings: dict) -> str:
         " reads the whole tree too; the upload-only ceiling sends a file the size of s3napback's full"
         " backup). Peak RSS and CPU are of the whole process tree; temp disk is the peak size of the"
         " tool's HOME, TMPDIR and caches. The tools take turns in an order that changes each run"
-        " (`tool_order` in bench/run.py), and dirty pages are written out (`sync`) before every step.",
+        " (`tool_order` in bench/run.py), and dirty pages are written out (`sync`) before every step."
+        f" Restores write into {settings['restores']}.",
     ]
     for server in settings["servers"]:
         lines += ["", f"#### Server: {server}", "", *_table(groups, server), "", *targets(groups, server)]

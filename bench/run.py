@@ -24,6 +24,7 @@ from support import trees
 from support.keys import make_keys
 
 from . import dataset, report
+from .fresh_fs import FreshFilesystems
 from .measure import Measurement, run_measured
 from .servers import SERVERS, stored_bytes
 from .tools import BACKUP_TOOLS, CEILINGS, COLLECTIONS, Context, S3napbackHost, Tool, UploadOnly
@@ -80,6 +81,7 @@ class Bench:
         shutil.rmtree(keys_dir, ignore_errors=True)
         os.makedirs(keys_dir)
         self.keys = make_keys(keys_dir)
+        self.filesystems = FreshFilesystems()
 
     def measure(self, trial: Trial, step: str, command: tuple[list[str], dict]) -> bool:
         argv, env = command
@@ -99,17 +101,19 @@ class Bench:
         return result.returncode == 0
 
     def restore_and_compare(self, trial: Trial, step: str, rounds: int) -> bool:
-        dest = os.path.join(trial.ctx.scratch, f"restore-{rounds}")
-        if not self.measure(trial, step, trial.tool.restore(trial.ctx, dest)):
-            return False
-        if rounds not in self.pictures:
-            self.pictures[rounds] = trees.picture(trial.ctx.src)
-        restored = trees.picture(trial.tool.restored_root(trial.ctx, dest))
+        # twice the source and some: a chain restore's tree has grown, and s3napback extracts beside dest
+        size = 2 * self.source_bytes + (256 << 20)
+        with self.filesystems.make(os.path.join(trial.ctx.scratch, f"restore-{rounds}"), size) as where:
+            dest = os.path.join(where, "restored")
+            if not self.measure(trial, step, trial.tool.restore(trial.ctx, dest)):
+                return False
+            if rounds not in self.pictures:
+                self.pictures[rounds] = trees.picture(trial.ctx.src)
+            restored = trees.picture(trial.tool.restored_root(trial.ctx, dest))
         differences = trees.differences(self.pictures[rounds], restored)
         if differences:
             self.rows[-1]["error"] = f"{step}: restored tree differs: {len(differences)} entries, {differences[0]}"
             print(f"  FAILED {self.rows[-1]['error']}", flush=True)
-        shutil.rmtree(dest, ignore_errors=True)
         return not differences
 
     def one(self, server_name: str, tool: Tool, run: int) -> None:
@@ -190,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     with open(os.path.join(options.work, "results.json"), "w") as handle:
         json.dump({"source_bytes": bench.source_bytes, "rows": bench.rows}, handle, indent=1)
     settings = {"size": options.size, "runs": options.runs, "seed": options.seed, "servers": servers}
+    settings["restores"] = bench.filesystems.place
     text = report.render(bench.rows, bench.source_bytes, settings)
     print(text)
     if options.markdown:
