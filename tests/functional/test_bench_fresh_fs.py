@@ -15,6 +15,8 @@ def test_each_restore_gets_a_new_empty_file_system_that_goes_away_after(tmp_path
     filesystems = FreshFilesystems()
     where = str(tmp_path / "restore-1")
     with filesystems.make(where, 64 << 20) as mounted:
+        if filesystems.place != FRESH:  # a container without loop devices: the fallback test covers it
+            pytest.skip(filesystems.place)
         assert os.path.ismount(mounted)
         assert os.stat(mounted).st_dev != os.stat(tmp_path).st_dev
         assert os.listdir(mounted) == ["lost+found"]
