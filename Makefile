@@ -54,8 +54,9 @@ units: system-tests $(VENV)/.installed
 	VENV=$(VENV) tests/scripts/ansible-test.sh units --venv --python $(PYVER)
 
 ## bench-memory, bench-tempdisk, bench-overhead, bench-profile: one measurement each for docs/BENCHMARKS.md,
-## a Markdown fragment on stdout and in bench/results/ (exit 1 when a target is missed)
-.PHONY: bench-memory bench-tempdisk bench-overhead bench-profile
+## a Markdown fragment on stdout and in bench/results/ (exit 1 when a target is missed);
+## bench-completion: a full's wall time on s3rver split at the server's completion (exit 1 only on a failure)
+.PHONY: bench-memory bench-tempdisk bench-overhead bench-profile bench-completion
 bench-memory: $(VENV)/.installed
 	command -v openssl >/dev/null || tests/scripts/system-packages.sh openssl
 	PYTHONPATH=tests $(BIN)/python -m bench.memory_flat
@@ -67,6 +68,9 @@ bench-tempdisk: $(VENV)/.installed
 bench-overhead: $(VENV)/.installed
 	PYTHONPATH=tests $(BIN)/python -m bench.ansible_overhead
 
+bench-completion: bench-system $(VENV)/.installed bench/node_modules/.installed
+	$(BIN)/python -m bench.completion --size $(SIZE) --rounds $(ROUNDS)
+
 bench-profile: $(VENV)/.installed
 	command -v openssl >/dev/null || tests/scripts/system-packages.sh openssl
 	PYTHONPATH=tests $(BIN)/python -m bench.profile
@@ -77,6 +81,7 @@ bench-profile: $(VENV)/.installed
 .PHONY: bench bench-smoke bench-system
 SIZE ?= 1G
 RUNS ?= 3
+ROUNDS ?= 5
 BENCH_SERVERS ?= moto,s3rver
 
 bench-system: system
@@ -94,6 +99,7 @@ bench: bench-system $(VENV)/.installed bench/node_modules/.installed
 
 bench-smoke: bench-system $(VENV)/.installed bench/node_modules/.installed
 	$(BIN)/python -m bench.run --size 20M --runs 1 --servers moto,s3rver --markdown '' --png ''
+	$(BIN)/python -m bench.completion --size 20M --rounds 1
 
 clean:
 	rm -rf $(VENV) tests/output .pytest_cache .ruff_cache

@@ -82,7 +82,7 @@ def throughput(rows: list[dict]) -> float:
     return rows[0]["input_bytes"] / _median(rows, "wall_s") / MB
 
 
-def _cell(text: str) -> str:
+def cell(text: str) -> str:
     return text.replace("|", "\\|")  # tool names are pipelines
 
 
@@ -99,11 +99,11 @@ def _table(groups: dict, server: str) -> list[str]:
                 continue
             problems = [problem(r) for r in rows if problem(r)]
             if problems:
-                lines.append(f"| {_cell(tool)} | {step} | {_cell(problems[0])} | | | | | |")
+                lines.append(f"| {cell(tool)} | {step} | {cell(problems[0])} | | | | | |")
                 continue
             walls = [r["wall_s"] for r in rows]
             lines.append(
-                f"| {_cell(tool)} | {step} | {_median(rows, 'wall_s'):.2f} ({min(walls):.2f}-{max(walls):.2f})"
+                f"| {cell(tool)} | {step} | {_median(rows, 'wall_s'):.2f} ({min(walls):.2f}-{max(walls):.2f})"
                 f" | {throughput(rows):.1f} | {_median(rows, 'peak_rss_bytes') / MB:.0f}"
                 f" | {_median(rows, 'cpu_s'):.2f} | {_median(rows, 'stored_bytes') / MB:.1f}"
                 f" | {_median(rows, 'peak_temp_bytes') / MB:.1f} |"
@@ -118,10 +118,10 @@ def _ok(groups: dict, server: str, tool: str, step: str) -> list[dict] | None:
 
 def _ratio_line(target: str, wanted: float, ours, theirs, measure, *, above: bool = True) -> str:
     if ours is None or theirs is None:
-        return f"| {_cell(target)} | n/a (a tool failed or did not run) | |"
+        return f"| {cell(target)} | n/a (a tool failed or did not run) | |"
     ratio = measure(ours) / measure(theirs)
     met = ratio >= wanted if above else ratio <= wanted
-    return f"| {_cell(target)} | {ratio:.2f} | {'yes' if met else 'NO'} |"
+    return f"| {cell(target)} | {ratio:.2f} | {'yes' if met else 'NO'} |"
 
 
 def targets(groups: dict, server: str) -> list[str]:
@@ -132,7 +132,7 @@ def targets(groups: dict, server: str) -> list[str]:
         full = _ok(groups, server, ours_name, "full")
         if full is None:
             reason = problem(groups[server, ours_name, "full"][0]) if (server, ours_name, "full") in groups else None
-            lines.append(f"| {_cell(ours_name)}: every target | {_cell(reason or 'did not run')} | |")
+            lines.append(f"| {cell(ours_name)}: every target | {cell(reason or 'did not run')} | |")
             continue
         for name, wanted in ((Manual.name, 1.0), (Duplicity.name, 3.0), (Restic.name, 1.0)):
             theirs = _ok(groups, server, name, "full")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
+import time
 
 import boto3
 from support.processes import MotoServer, free_port, stop, wait_for_port
@@ -27,19 +29,32 @@ class S3rver:
     # what tools say when s3rver lacks an S3 call they need (ListMultipartUploads; restic's listing)
     UNSUPPORTED = ("NotImplemented", "Unmarshal")
 
-    def __init__(self, directory: str):
+    def __init__(self, directory: str, *, log_requests: bool = False):
+        """``log_requests``: keep s3rver's log of each response, as (time.time() it was read, line)
+        in ``self.log`` (bench/completion.py reads the server's own request durations from it)."""
         self.directory = directory
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
+        self.log_requests = log_requests
+        self.log: list[tuple[float, str]] = []
 
     def start(self) -> S3rver:
         os.makedirs(self.directory, exist_ok=True)
         argv = ["node", S3RVER, "-d", self.directory, "--address", "127.0.0.1", "--port", str(self.port)]
-        argv += ["--silent", "--no-vhost-buckets", "--configure-bucket", BUCKET]
-        self.process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        argv += [] if self.log_requests else ["--silent"]
+        argv += ["--no-vhost-buckets", "--configure-bucket", BUCKET]
+        output = subprocess.PIPE if self.log_requests else subprocess.DEVNULL
+        self.process = subprocess.Popen(argv, stdout=output, stderr=subprocess.DEVNULL, text=True)
+        if self.log_requests:
+            threading.Thread(target=self._read_log, args=(self.process.stdout,), daemon=True).start()
         wait_for_port(self.port, self.process)
         return self
+
+    def _read_log(self, stream) -> None:
+        # stamped on arrival: a response's line comes as the response ends
+        for line in stream:
+            self.log.append((time.time(), line.rstrip("\n")))
 
     def stop(self) -> None:
         if self.process is not None:

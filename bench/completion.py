@@ -1,0 +1,235 @@
+"""``make bench-completion``: where a full backup's time goes on s3rver, for s3napback's host command
+and for the hand-rolled ``tar | zstd | gpg | aws s3 cp -`` alike.
+
+Both stream the data set to s3rver as 8 MiB parts, then ask it to complete the multipart upload.
+s3rver completes one by copying every part file into the object in its Node.js process while the
+client waits, so part of every full's wall time is the server's, and it varies. s3rver's own log
+says when each response ended and how long its request took. This script alternates full backups of
+the two tools (one warm-up round, then ROUNDS rounds) and splits each one's wall time: until the
+server had stored the last part, and the server completing the upload (with the server's CPU time
+meanwhile). Prints a Markdown fragment, writes it to bench/results/completion.md, and exits 1 when a
+backup fails (never because of a time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import sys
+import threading
+import time
+from dataclasses import dataclass
+
+from .fragment import publish
+from .measure import Measurement, run_measured
+from .report import cell
+from .run import Bench, parse_size
+from .servers import BUCKET, S3rver, client
+from .tools import Context, Manual, S3napbackHost
+
+# A response's line, "info: /key?partNumber=3&uploadId=... 200 1,234ms 0b": s3rver cuts koa-logger's
+# line after 16 characters, "  --> PUT /bench", so the method (and for a POST one more) is gone. A
+# URL with partNumber= is an UploadPart; one with only uploadId= completes (or aborts, or lists) an
+# upload, and neither tool aborts or lists one that succeeds.
+RESPONSE = re.compile(r"info: (\S+) (\d{3}) ([\d,]+)(ms|s) \S+$")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Response:
+    ended: float  # time.time() when its log line was read
+    url: str
+    seconds: float
+
+
+def responses(log: list[tuple[float, str]]) -> list[Response]:
+    found = []
+    for read_at, line in log:
+        match = RESPONSE.search(ANSI.sub("", line))
+        if match:
+            url, _status, amount, unit = match.groups()
+            seconds = int(amount.replace(",", "")) / (1000 if unit == "ms" else 1)
+            found.append(Response(read_at, url, seconds))
+    return found
+
+
+@dataclass(frozen=True)
+class Split:
+    wall_s: float
+    cpu_s: float  # the tool's whole process tree
+    parts_stored_s: float  # from the start until the server answered the last UploadPart
+    parts_cpu_s: float  # the server's CPU time until then
+    completing_s: float  # the server's time on CompleteMultipartUpload
+    completing_cpu_s: float  # the server's CPU time meanwhile
+
+
+def split(started: float, result: Measurement, during: list[Response], cpu: CpuSamples) -> Split:
+    parts = [r for r in during if "partNumber=" in r.url]
+    completes = [r for r in during if "uploadId=" in r.url and "partNumber=" not in r.url]
+    if not parts or len(completes) != 1:
+        raise RuntimeError(f"expected parts and one completed multipart upload, saw {len(parts)} and {len(completes)}")
+    done, stored = completes[0], max(r.ended for r in parts)
+    return Split(
+        wall_s=result.wall_s,
+        cpu_s=result.cpu_s,
+        parts_stored_s=stored - started,
+        parts_cpu_s=cpu.between(started, stored),
+        completing_s=done.seconds,
+        completing_cpu_s=cpu.between(done.ended - done.seconds, done.ended),
+    )
+
+
+class CpuSamples:
+    """The CPU time (user + system) of one process, sampled every 0.1 s in a thread."""
+
+    def __init__(self, pid: int):
+        self.pid, self.samples = pid, []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> CpuSamples:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            with open(f"/proc/{self.pid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            self.samples.append((time.time(), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS))
+            self._stop.wait(0.1)
+
+    def between(self, start: float, end: float) -> float:
+        before = [cpu for at, cpu in self.samples if at <= start] or [self.samples[0][1]]
+        after = [cpu for at, cpu in self.samples if at >= end] or [self.samples[-1][1]]
+        return after[0] - before[-1]
+
+
+def _host(ctx: Context, _round: int) -> tuple[list[str], dict]:
+    return S3napbackHost()._command(ctx, "run", "--force", "--force-full", "data")
+
+
+def _manual(ctx: Context, round_number: int) -> tuple[list[str], dict]:
+    snapshot = os.path.join(ctx.state, "snapshot")
+    if os.path.exists(snapshot):  # without it, GNU tar makes a full again
+        os.remove(snapshot)
+    argv, env = Manual().backup(ctx, 0)
+    return argv, {**env, "KEY": f"full-{round_number}.tar.zst.gpg"}
+
+
+TOOLS = {S3napbackHost.name: _host, Manual.name: _manual}
+
+
+def _empty_bucket(url: str) -> None:
+    """Between runs, so that no run's completion shares the disk with the object of the one before."""
+    s3 = client(url)
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
+        for item in page.get("Contents", []):
+            s3.delete_object(Bucket=BUCKET, Key=item["Key"])
+
+
+def measure(bench: Bench, rounds: int) -> dict[str, list[Split]]:
+    results: dict[str, list[Split]] = {name: [] for name in TOOLS}
+    scratch = os.path.join(bench.work, "completion")
+    server = S3rver(os.path.join(scratch, "s3"), log_requests=True).start()
+    try:
+        with CpuSamples(server.process.pid) as cpu:
+            contexts = {}
+            for number, name in enumerate(TOOLS):
+                home = os.path.join(scratch, f"tool-{number}")
+                keys = bench.keys
+                contexts[name] = Context(
+                    home, bench.base, server.url, keys.fingerprint, keys.public_home, keys.secret_home
+                )
+            for round_number in range(rounds + 1):  # round 0 warms the page cache up
+                for name, command in TOOLS.items():
+                    argv, env = command(contexts[name], round_number)
+                    os.sync()
+                    seen, started = len(server.log), time.time()
+                    result = run_measured(argv, env=env, cwd=contexts[name].scratch)
+                    time.sleep(0.2)  # the last response's line is read by another thread
+                    if result.returncode != 0:
+                        last = (result.stderr.strip() or result.stdout.strip() or "no output").splitlines()[-1]
+                        raise RuntimeError(f"{name}: exit {result.returncode}: {last}")
+                    measured = split(started, result, responses(server.log[seen:]), cpu)
+                    if round_number:
+                        results[name].append(measured)
+                    print(f"round {round_number} {name}: {measured}", file=sys.stderr, flush=True)
+                    _empty_bucket(server.url)
+    finally:
+        server.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
+    return results
+
+
+def _spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f} s ({min(values):.2f}-{max(values):.2f})"
+
+
+def render(results: dict[str, list[Split]], rounds: int, size: str) -> str:
+    lines = [
+        "| tool | wall | its CPU | server had every part | server CPU until then | server completing "
+        "| server CPU meanwhile | wall less completing |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, splits in results.items():
+        lines.append(
+            f"| {cell(name)} | {_spread([s.wall_s for s in splits])} | {_spread([s.cpu_s for s in splits])} "
+            f"| {_spread([s.parts_stored_s for s in splits])} | {_spread([s.parts_cpu_s for s in splits])} "
+            f"| {_spread([s.completing_s for s in splits])} | {_spread([s.completing_cpu_s for s in splits])} "
+            f"| {_spread([s.wall_s - s.completing_s for s in splits])} |"
+        )
+    host, manual = results[S3napbackHost.name], results[Manual.name]
+
+    def ratio(value) -> float:
+        return statistics.median([value(s) for s in manual]) / statistics.median([value(s) for s in host])
+
+    every = [s.completing_s for splits in results.values() for s in splits]
+    # each round ran the two back to back: how often the host command was the faster of the pair
+    faster = sum(h.wall_s < m.wall_s for h, m in zip(host, manual))
+    faster_parts = sum(h.parts_stored_s < m.parts_stored_s for h, m in zip(host, manual))
+    lines += [
+        "",
+        f"Full backups of the {size} data set to one s3rver, {rounds} alternated rounds after a warm-up round; "
+        "medians, with the lowest and highest in brackets. The server's times come from its own request log. "
+        f"The host command's speed against the hand-rolled pipe: {ratio(lambda s: s.wall_s):.2f}x on wall time, "
+        f"{ratio(lambda s: s.parts_stored_s):.2f}x until the server had every part, "
+        f"{ratio(lambda s: s.wall_s - s.completing_s):.2f}x on wall time less the server's completion. "
+        f"Round by round, the host command was the faster of the two in {faster} of {len(host)} rounds on wall "
+        f"time, and had every part stored first in {faster_parts} of {len(host)}. "
+        f"The completion of the same bytes took from {min(every):.2f} to {max(every):.2f} s across all runs.",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", default="1G", help="data set size, e.g. 20M, 1G (default 1G)")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=1)
+    scratch = os.environ.get("TMPDIR", "/var/tmp")  # noqa: S108 (the data set is too big for a tmpfs /tmp)
+    parser.add_argument("--work", default=os.path.join(scratch, "s3napback-bench"))
+    options = parser.parse_args(argv)
+    load = os.getloadavg()
+    os.makedirs(options.work, exist_ok=True)
+    bench = Bench(options.work, parse_size(options.size), options.seed)
+    try:
+        results = measure(bench, options.rounds)
+    except RuntimeError as exc:
+        print(f"completion: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        bench.keys.stop_agents()
+    publish("completion", "Where a full's time goes on s3rver", render(results, options.rounds, options.size), load)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
