@@ -10,10 +10,12 @@ kept for the error message.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -22,6 +24,11 @@ from typing import IO
 from .errors import BackupError
 
 _STDERR_TAIL = 64 * 1024
+# Linux's default pipe holds 64 KiB: every stage, and Python reading 8 MiB parts, then wakes up for
+# each 64 KiB. 1 MiB (the unprivileged maximum, fs.pipe-max-size) took about 1 s of CPU and 9% of
+# the wall time off a 1 GB full on two cores (docs/BENCHMARKS.md, "Pipe buffers").
+PIPE_BYTES = 1024 * 1024
+F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)  # Linux's value; Python names it from 3.10 on
 # stderr lines that never say why a stage failed: tar's closing summaries and clock warnings.
 UNINFORMATIVE_RE = re.compile(
     r"^(tar: )?(Error is not recoverable: exiting now|Exiting with failure status due to previous errors)$"
@@ -105,6 +112,16 @@ class _Running:
     ended: list = field(default_factory=list)  # the monotonic time the drain thread saw EOF
 
 
+def widen(stream: IO[bytes] | None) -> None:
+    """Give the pipe behind ``stream`` PIPE_BYTES of buffer where the system allows it; where it
+    does not (another OS, or the user's pipe quota used up), the pipe keeps its size: it is only
+    slower."""
+    if stream is None or not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError):
+        fcntl.fcntl(stream.fileno(), F_SETPIPE_SZ, PIPE_BYTES)
+
+
 def _drain(stream, sink: bytearray, ended: list) -> None:
     for chunk in iter(lambda: stream.read(8192), b""):
         sink += chunk
@@ -157,7 +174,9 @@ class Pipeline:
                     env=env,
                     pass_fds=stage.pass_fds,
                 )
+                widen(process.stdout)
                 if number == 1 and self.feed:
+                    widen(process.stdin)
                     self.stdin = process.stdin
                 elif previous is not subprocess.DEVNULL:
                     if not (previous is not None and not isinstance(previous, int)):  # the previous stage's stdout
