@@ -25,8 +25,8 @@ from .errors import BackupError
 
 _STDERR_TAIL = 64 * 1024
 # Linux's default pipe holds 64 KiB: every stage, and Python reading 8 MiB parts, then wakes up for
-# each 64 KiB. 1 MiB (the unprivileged maximum, fs.pipe-max-size) took about 1 s of CPU and 9% of
-# the wall time off a 1 GB full on two cores (docs/BENCHMARKS.md, "Pipe buffers").
+# each 64 KiB. 1 MiB (the unprivileged maximum, fs.pipe-max-size) took 0.3 to 0.9 s of CPU and up
+# to 9% of the time to the last part off a 1 GB full on two cores (docs/BENCHMARKS.md, "Pipe buffers").
 PIPE_BYTES = 1024 * 1024
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)  # Linux's value; Python names it from 3.10 on
 # stderr lines that never say why a stage failed: tar's closing summaries and clock warnings.
