@@ -57,6 +57,10 @@ def responses(log: list[tuple[float, str]]) -> list[Response]:
     return found
 
 
+def _completes(response: Response) -> bool:
+    return "uploadId=" in response.url and "partNumber=" not in response.url
+
+
 @dataclass(frozen=True)
 class Split:
     wall_s: float
@@ -69,7 +73,7 @@ class Split:
 
 def split(started: float, result: Measurement, during: list[Response], cpu: CpuSamples) -> Split:
     parts = [r for r in during if "partNumber=" in r.url]
-    completes = [r for r in during if "uploadId=" in r.url and "partNumber=" not in r.url]
+    completes = [r for r in during if _completes(r)]
     if not parts or len(completes) != 1:
         raise RuntimeError(f"expected parts and one completed multipart upload, saw {len(parts)} and {len(completes)}")
     done, stored = completes[0], max(r.ended for r in parts)
@@ -135,6 +139,19 @@ def _empty_bucket(url: str) -> None:
             s3.delete_object(Bucket=BUCKET, Key=item["Key"])
 
 
+def _logged(server: S3rver, seen: int, patience: float = 5.0) -> list[Response]:
+    """The responses logged since line ``seen``, once the completion's line is among them: s3rver
+    logs a response as it finishes, and another thread reads the log, so the line can come after
+    the client has its answer. After ``patience`` seconds, whatever is there (split() says what is
+    missing)."""
+    deadline = time.monotonic() + patience
+    while True:
+        found = responses(server.log[seen:])
+        if any(map(_completes, found)) or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
 def measure(bench: Bench, rounds: int) -> dict[str, list[Split]]:
     results: dict[str, list[Split]] = {name: [] for name in TOOLS}
     scratch = os.path.join(bench.work, "completion")
@@ -154,11 +171,10 @@ def measure(bench: Bench, rounds: int) -> dict[str, list[Split]]:
                     os.sync()
                     seen, started = len(server.log), time.time()
                     result = run_measured(argv, env=env, cwd=contexts[name].scratch)
-                    time.sleep(0.2)  # the last response's line is read by another thread
                     if result.returncode != 0:
                         last = (result.stderr.strip() or result.stdout.strip() or "no output").splitlines()[-1]
                         raise RuntimeError(f"{name}: exit {result.returncode}: {last}")
-                    measured = split(started, result, responses(server.log[seen:]), cpu)
+                    measured = split(started, result, _logged(server, seen), cpu)
                     if round_number:
                         results[name].append(measured)
                     print(f"round {round_number} {name}: {measured}", file=sys.stderr, flush=True)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+import time
 
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from bench.completion import CpuSamples, Response, responses, split  # bench/ lives beside tests/
+from bench.completion import CpuSamples, Response, _logged, responses, split  # bench/ lives beside tests/
 from bench.measure import Measurement
 
 GREEN_INFO = "\x1b[32minfo\x1b[39m: "
@@ -68,3 +70,32 @@ def test_split_refuses_a_run_that_made_no_multipart_upload():
     single = [(1.0, GREEN_INFO + "/dir/k.gpg 200 30ms 0b")]
     with pytest.raises(RuntimeError, match="saw 0 and 0"):
         split(0.0, Measurement(1.0, 1.0, 0, 0, 0, "", ""), responses(single), FixedCpu([(0.0, 0.0)]))
+
+
+class LogOnly:
+    """What _logged reads of a server: its log, which a reader thread appends to."""
+
+    def __init__(self, log: list[tuple[float, str]]):
+        self.log = log
+
+
+def test_logged_waits_for_the_completion_line_that_comes_after_the_answer():
+    server = LogOnly(LOG[:6])  # the parts are logged, the completion not yet
+    late = threading.Timer(0.3, server.log.extend, [LOG[6:]])
+    late.start()
+    started = time.monotonic()
+    found = _logged(server, 2)
+    late.join()
+    assert time.monotonic() - started >= 0.3
+    assert found[-2].url == f"h/dir/k.gpg?uploadId={UPLOAD}"
+
+
+def test_logged_gives_up_after_its_patience_and_split_names_what_is_missing():
+    found = _logged(LogOnly(LOG[:6]), 2, patience=0.2)
+    assert [r.url for r in found] == [
+        "h/dir/k.gpg?uploads",
+        f"/dir/k.gpg?uploadId={UPLOAD}&partNumber=1",
+        f"/dir/k.gpg?uploadId={UPLOAD}&partNumber=2",
+    ]
+    with pytest.raises(RuntimeError, match="saw 2 and 0"):
+        split(100.0, Measurement(5.5, 9.0, 0, 0, 0, "", ""), found, FixedCpu([(100.0, 10.0)]))
