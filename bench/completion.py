@@ -139,14 +139,14 @@ def _empty_bucket(url: str) -> None:
             s3.delete_object(Bucket=BUCKET, Key=item["Key"])
 
 
-def _logged(server: S3rver, seen: int, patience: float = 5.0) -> list[Response]:
-    """The responses logged since line ``seen``, once the completion's line is among them: s3rver
-    logs a response as it finishes, and another thread reads the log, so the line can come after
-    the client has its answer. After ``patience`` seconds, whatever is there (split() says what is
-    missing)."""
+def _logged(log: list[tuple[float, str]], seen: int, patience: float = 5.0) -> list[Response]:
+    """The responses in ``log`` since line ``seen``, once the completion's line is among them:
+    s3rver logs a response as it finishes, and another thread appends to the log, so the line can
+    come after the client has its answer. After ``patience`` seconds, whatever is there (split()
+    says what is missing)."""
     deadline = time.monotonic() + patience
     while True:
-        found = responses(server.log[seen:])
+        found = responses(log[seen:])
         if any(map(_completes, found)) or time.monotonic() > deadline:
             return found
         time.sleep(0.05)
@@ -174,7 +174,7 @@ def measure(bench: Bench, rounds: int) -> dict[str, list[Split]]:
                     if result.returncode != 0:
                         last = (result.stderr.strip() or result.stdout.strip() or "no output").splitlines()[-1]
                         raise RuntimeError(f"{name}: exit {result.returncode}: {last}")
-                    measured = split(started, result, _logged(server, seen), cpu)
+                    measured = split(started, result, _logged(server.log, seen), cpu)
                     if round_number:
                         results[name].append(measured)
                     print(f"round {round_number} {name}: {measured}", file=sys.stderr, flush=True)

@@ -72,26 +72,19 @@ def test_split_refuses_a_run_that_made_no_multipart_upload():
         split(0.0, Measurement(1.0, 1.0, 0, 0, 0, "", ""), responses(single), FixedCpu([(0.0, 0.0)]))
 
 
-class LogOnly:
-    """What _logged reads of a server: its log, which a reader thread appends to."""
-
-    def __init__(self, log: list[tuple[float, str]]):
-        self.log = log
-
-
 def test_logged_waits_for_the_completion_line_that_comes_after_the_answer():
-    server = LogOnly(LOG[:6])  # the parts are logged, the completion not yet
-    late = threading.Timer(0.3, server.log.extend, [LOG[6:]])
+    log = LOG[:6]  # the parts are logged, the completion not yet
+    late = threading.Timer(0.3, log.extend, [LOG[6:]])  # as s3rver's reader thread appends it
     late.start()
     started = time.monotonic()
-    found = _logged(server, 2)
+    found = _logged(log, 2)
     late.join()
     assert time.monotonic() - started >= 0.3
     assert found[-2].url == f"h/dir/k.gpg?uploadId={UPLOAD}"
 
 
 def test_logged_gives_up_after_its_patience_and_split_names_what_is_missing():
-    found = _logged(LogOnly(LOG[:6]), 2, patience=0.2)
+    found = _logged(LOG[:6], 2, patience=0.2)
     assert [r.url for r in found] == [
         "h/dir/k.gpg?uploads",
         f"/dir/k.gpg?uploadId={UPLOAD}&partNumber=1",
