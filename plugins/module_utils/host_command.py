@@ -21,6 +21,10 @@ parallel.py for why processes and what one job costs.
 
 from __future__ import annotations
 
+from . import collector
+
+collector.pause()  # before the imports below, which make most of what the process keeps: see collector.py
+
 import argparse
 import dataclasses
 import datetime
@@ -315,6 +319,8 @@ COMMANDS = {"run": _run, "list": _list, "restore": _restore, "verify": _restore}
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The host command: returns its exit code, and must be the last thing its process does."""
+    collector.keep_loaded()
     args = _parser().parse_args(argv)
     os.umask(0o077)  # what gpg, tar and the state create holds keys, paths and credentials: owner only
     signal.signal(signal.SIGTERM, _terminate)
@@ -323,6 +329,8 @@ def main(argv: list[str] | None = None) -> int:
     except (Terminated, KeyboardInterrupt) as exc:
         sys.stderr.write(f"s3napback: {exc or 'interrupted'}; any unfinished upload was aborted, state is unchanged\n")
         return EXIT_TERMINATED
+    finally:
+        collector.skip_exit_collection()
 
 
 def _main(args) -> int:

@@ -9,7 +9,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from . import gpg, s3
+from . import collector, gpg, s3
 from .errors import BackupError
 
 CONNECTION_ARGUMENT_SPEC = {
@@ -75,8 +75,12 @@ def run_module(argument_spec: dict, work, **rules) -> None:
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **rules)
     require_libraries(module)
     os.umask(0o077)  # the state, snapshots and keyring the engine writes are the owner's only
+    failure = None
     try:
         result = work(module)
     except BackupError as exc:
-        module.fail_json(msg=str(exc), stage=exc.stage, **getattr(exc, "result", {}))
+        failure = exc
+    collector.skip_exit_collection()  # exit_json and fail_json end the process
+    if failure:
+        module.fail_json(msg=str(failure), stage=failure.stage, **getattr(failure, "result", {}))
     module.exit_json(**result)
