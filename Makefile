@@ -55,8 +55,9 @@ units: system-tests $(VENV)/.installed
 
 ## bench-memory, bench-tempdisk, bench-overhead, bench-profile: one measurement each for docs/BENCHMARKS.md,
 ## a Markdown fragment on stdout and in bench/results/ (exit 1 when a target is missed);
-## bench-completion: a full's wall time on s3rver split at the server's completion (exit 1 only on a failure)
-.PHONY: bench-memory bench-tempdisk bench-overhead bench-profile bench-completion
+## bench-completion: a full's wall time on s3rver split at the server's completion, bench-compression: the
+## compressor's levels and job sizes on the data set (exit 1 only on a failure)
+.PHONY: bench-memory bench-tempdisk bench-overhead bench-profile bench-completion bench-compression
 bench-memory: $(VENV)/.installed
 	command -v openssl >/dev/null || tests/scripts/system-packages.sh openssl
 	PYTHONPATH=tests $(BIN)/python -m bench.memory_flat
@@ -70,6 +71,9 @@ bench-overhead: $(VENV)/.installed
 
 bench-completion: bench-system $(VENV)/.installed bench/node_modules/.installed
 	$(BIN)/python -m bench.completion --size $(SIZE) --rounds $(ROUNDS)
+
+bench-compression: $(VENV)/.installed
+	$(BIN)/python -m bench.compression --size $(SIZE) --rounds $(ROUNDS)
 
 bench-profile: $(VENV)/.installed
 	command -v openssl >/dev/null || tests/scripts/system-packages.sh openssl
@@ -99,7 +103,8 @@ bench: bench-system $(VENV)/.installed bench/node_modules/.installed
 
 bench-smoke: bench-system $(VENV)/.installed bench/node_modules/.installed
 	$(BIN)/python -m bench.run --size 20M --runs 1 --servers moto,s3rver --markdown '' --png ''
-	$(BIN)/python -m bench.completion --size 20M --rounds 1
+	$(BIN)/python -m bench.completion --size 20M --rounds 1 --level 1
+	$(BIN)/python -m bench.compression --size 20M --rounds 1
 
 clean:
 	rm -rf $(VENV) tests/output .pytest_cache .ruff_cache

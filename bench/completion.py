@@ -5,15 +5,16 @@ Both stream the data set to s3rver as 8 MiB parts, then ask it to complete the m
 s3rver completes one by copying every part file into the object in its Node.js process while the
 client waits, so part of every full's wall time is the server's, and it varies. s3rver's own log
 says when each response ended and how long its request took. This script alternates full backups of
-the two tools (one warm-up round, then ROUNDS rounds) and splits each one's wall time: until the
-server had stored the last part, and the server completing the upload (with the server's CPU time
-meanwhile). Prints a Markdown fragment, writes it to bench/results/completion.md, and exits 1 when a
-backup fails (never because of a time).
+the two tools (one warm-up round, then ROUNDS rounds, the order reversed every other round;
+``--level N`` adds the host command configured with zstd level N, ``--module`` the module) and
+splits each one's wall time: until the server had stored the last part, and the server completing
+the upload (with the server's CPU time meanwhile). Prints a Markdown fragment, writes it to
+bench/results/completion.md, and exits 1 when a backup fails (never because of a time).
 """
 
 from __future__ import annotations
 
-import argparse
+import functools
 import os
 import re
 import shutil
@@ -21,14 +22,15 @@ import statistics
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .fragment import publish
 from .measure import Measurement, run_measured
 from .report import cell
-from .run import Bench, parse_size
+from .run import Bench, alternated, data_set_parser, parse_size
 from .servers import BUCKET, S3rver, client
-from .tools import Context, Manual, S3napbackHost
+from .tools import Context, Manual, S3napbackHost, S3napbackModule
 
 # A response's line, "info: /key?partNumber=3&uploadId=... 200 1,234ms 0b": s3rver cuts koa-logger's
 # line after 16 characters, "  --> PUT /bench", so the method (and for a POST one more) is gone. A
@@ -116,8 +118,8 @@ class CpuSamples:
         return after[0] - before[-1]
 
 
-def _host(ctx: Context, _round: int) -> tuple[list[str], dict]:
-    return S3napbackHost()._command(ctx, "run", "--force", "--force-full", "data")
+def _host(tool: S3napbackHost, ctx: Context, _round: int) -> tuple[list[str], dict]:
+    return tool._command(ctx, "run", "--force", "--force-full", "data")
 
 
 def _manual(ctx: Context, round_number: int) -> tuple[list[str], dict]:
@@ -128,7 +130,18 @@ def _manual(ctx: Context, round_number: int) -> tuple[list[str], dict]:
     return argv, {**env, "KEY": f"full-{round_number}.tar.zst.gpg"}
 
 
-TOOLS = {S3napbackHost.name: _host, Manual.name: _manual}
+def _module(ctx: Context, _round: int) -> tuple[list[str], dict]:
+    return S3napbackModule().backup(ctx, 0, force_full=True)
+
+
+def tools(levels: list[int], module: bool) -> dict[str, Callable[[Context, int], tuple[list[str], dict]]]:
+    """The host command as configured by default, once more for each of ``levels`` (its zstd level),
+    the module if ``module``, and the hand-rolled pipe."""
+    hosts = [S3napbackHost(), *(S3napbackHost(level) for level in levels)]
+    found = {host.name: functools.partial(_host, host) for host in hosts}
+    if module:
+        found[S3napbackModule.name] = _module
+    return {**found, Manual.name: _manual}
 
 
 def _empty_bucket(url: str) -> None:
@@ -152,22 +165,23 @@ def _logged(log: list[tuple[float, str]], seen: int, patience: float = 5.0) -> l
         time.sleep(0.05)
 
 
-def measure(bench: Bench, rounds: int) -> dict[str, list[Split]]:
-    results: dict[str, list[Split]] = {name: [] for name in TOOLS}
+def measure(bench: Bench, rounds: int, levels: list[int], module: bool) -> dict[str, list[Split]]:
+    commands = tools(levels, module)
+    results: dict[str, list[Split]] = {name: [] for name in commands}
     scratch = os.path.join(bench.work, "completion")
     server = S3rver(os.path.join(scratch, "s3"), log_requests=True).start()
     try:
         with CpuSamples(server.process.pid) as cpu:
             contexts = {}
-            for number, name in enumerate(TOOLS):
+            for number, name in enumerate(commands):
                 home = os.path.join(scratch, f"tool-{number}")
                 keys = bench.keys
                 contexts[name] = Context(
                     home, bench.base, server.url, keys.fingerprint, keys.public_home, keys.secret_home
                 )
             for round_number in range(rounds + 1):  # round 0 warms the page cache up
-                for name, command in TOOLS.items():
-                    argv, env = command(contexts[name], round_number)
+                for name in alternated(list(commands), round_number):
+                    argv, env = commands[name](contexts[name], round_number)
                     os.sync()
                     seen, started = len(server.log), time.time()
                     result = run_measured(argv, env=env, cwd=contexts[name].scratch)
@@ -204,11 +218,11 @@ def render(results: dict[str, list[Split]], rounds: int, size: str) -> str:
         )
     host, manual = results[S3napbackHost.name], results[Manual.name]
 
-    def ratio(value) -> float:
-        return statistics.median([value(s) for s in manual]) / statistics.median([value(s) for s in host])
+    def ratio(value, splits: list[Split] = host) -> float:
+        return statistics.median([value(s) for s in manual]) / statistics.median([value(s) for s in splits])
 
     every = [s.completing_s for splits in results.values() for s in splits]
-    # each round ran the two back to back: how often the host command was the faster of the pair
+    # each round ran every tool once: how often the host command was the faster of the pair
     faster = sum(h.wall_s < m.wall_s for h, m in zip(host, manual))
     faster_parts = sum(h.parts_stored_s < m.parts_stored_s for h, m in zip(host, manual))
     lines += [
@@ -222,22 +236,32 @@ def render(results: dict[str, list[Split]], rounds: int, size: str) -> str:
         f"time, and had every part stored first in {faster_parts} of {len(host)}. "
         f"The completion of the same bytes took from {min(every):.2f} to {max(every):.2f} s across all runs.",
     ]
+    for name, splits in results.items():
+        if name == S3napbackModule.name:
+            speed = ratio(lambda s: s.wall_s, splits)
+            lines[-1] += f" The module: {speed:.2f}x the hand-rolled pipe's speed on wall time."
+        elif name not in (S3napbackHost.name, Manual.name):
+            wall, cpu = statistics.median(s.wall_s for s in host), statistics.median(s.cpu_s for s in host)
+            lines[-1] += (
+                f" {name}: {wall / statistics.median(s.wall_s for s in splits):.2f}x the default's speed on wall "
+                f"time, {statistics.median(s.cpu_s for s in splits) - cpu:+.2f} s of CPU."
+            )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", default="1G", help="data set size, e.g. 20M, 1G (default 1G)")
+    parser = data_set_parser(__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=1)
-    scratch = os.environ.get("TMPDIR", "/var/tmp")  # noqa: S108 (the data set is too big for a tmpfs /tmp)
-    parser.add_argument("--work", default=os.path.join(scratch, "s3napback-bench"))
+    parser.add_argument(
+        "--level", type=int, action="append", default=[], help="also run the host command at this zstd level"
+    )
+    parser.add_argument("--module", action="store_true", help="also run the module, through ansible")
     options = parser.parse_args(argv)
     load = os.getloadavg()
     os.makedirs(options.work, exist_ok=True)
     bench = Bench(options.work, parse_size(options.size), options.seed)
     try:
-        results = measure(bench, options.rounds)
+        results = measure(bench, options.rounds, options.level, options.module)
     except RuntimeError as exc:
         print(f"completion: {exc}", file=sys.stderr)
         return 1

@@ -19,6 +19,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from support import trees
 from support.keys import make_keys
@@ -31,6 +32,9 @@ from .tools import BACKUP_TOOLS, CEILINGS, COLLECTIONS, Context, S3napbackHost, 
 
 CHAIN_DIFFS = 6
 UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+
+
+T = TypeVar("T")
 
 
 def parse_size(text: str) -> int:
@@ -57,6 +61,11 @@ def tool_order(tools: Sequence[Tool], run: int) -> list[Tool]:
     return order[::-1] if run % 2 == 0 else order
 
 
+def alternated(items: Sequence[T], round_number: int) -> list[T]:
+    """``items`` in order, reversed every other round: for measurements that alternate a few settings."""
+    return list(reversed(items)) if round_number % 2 else list(items)
+
+
 def _cause(result: Measurement) -> str:
     """One line: ansible's msg when there is one, else the last line the tool printed."""
     msg = re.search(r'"msg": "((?:[^"\\]|\\.)*)"', result.stdout)
@@ -66,16 +75,32 @@ def _cause(result: Measurement) -> str:
     return lines[-1][:300]
 
 
+def data_set(work: str, size: int, seed: int) -> str:
+    """The generated data set's directory in ``work``, made on first use and kept for later runs."""
+    base = os.path.join(work, f"data-{size}-{seed}")
+    if not os.path.isdir(base):
+        print(f"generating {size} bytes of data (seed {seed}) in {base}", flush=True)
+        dataset.generate(base + ".part", size, seed)
+        os.rename(base + ".part", base)
+    return base
+
+
+def data_set_parser(description: str) -> argparse.ArgumentParser:
+    """The options of a measurement on the data set: --size, --seed and --work (where it is kept)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--size", default="1G", help="data set size, e.g. 20M, 1G (default 1G)")
+    parser.add_argument("--seed", type=int, default=1)
+    scratch = os.environ.get("TMPDIR", "/var/tmp")  # noqa: S108 (the data set is too big for a tmpfs /tmp)
+    parser.add_argument("--work", default=os.path.join(scratch, "s3napback-bench"))
+    return parser
+
+
 class Bench:
     def __init__(self, work: str, size: int, seed: int):
         self.work, self.size, self.seed = work, size, seed
         self.rows: list[dict] = []
         self.pictures: dict[int, dict] = {}  # the source's picture after N rounds of change
-        self.base = os.path.join(work, f"data-{size}-{seed}")
-        if not os.path.isdir(self.base):
-            print(f"generating {size} bytes of data (seed {seed}) in {self.base}", flush=True)
-            dataset.generate(self.base + ".part", size, seed)
-            os.rename(self.base + ".part", self.base)
+        self.base = data_set(work, size, seed)
         self.source_bytes = sum(os.path.getsize(p) for p in _files(self.base))
         keys_dir = os.path.join(work, "keys")
         shutil.rmtree(keys_dir, ignore_errors=True)
@@ -168,13 +193,9 @@ def _files(root: str):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--size", default="1G", help="data set size, e.g. 20M, 1G (default 1G)")
+    parser = data_set_parser(__doc__)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--servers", default="moto,s3rver")
-    scratch = os.environ.get("TMPDIR", "/var/tmp")  # noqa: S108 (the data set is too big for a tmpfs /tmp)
-    parser.add_argument("--work", default=os.path.join(scratch, "s3napback-bench"))
     parser.add_argument("--markdown", default="docs/BENCHMARKS.md", help="'' to write none")
     parser.add_argument("--png", default="docs/benchmarks.png", help="'' to draw none")
     options = parser.parse_args(argv)

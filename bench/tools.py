@@ -99,9 +99,10 @@ class S3napbackModule(Tool):
         }
         return argv, env
 
-    def backup(self, ctx, index):
+    def backup(self, ctx, index, force_full: bool = False):
         args = {"directory": ctx.src, "gpg_recipient": RECIPIENT, "gpg_home": ctx.public_home}
-        return self._ansible(ctx, "s3napback", {**args, "state_dir": ctx.state, "force": True})
+        args.update(state_dir=ctx.state, force=True, force_full=force_full)
+        return self._ansible(ctx, "s3napback", args)
 
     def restore(self, ctx, dest):
         return self._ansible(ctx, "s3napback_restore", {"dest": dest, "gpg_home": ctx.secret_home})
@@ -111,11 +112,19 @@ class S3napbackHost(Tool):
     name = "s3napback (host command)"
     chain = True
 
+    def __init__(self, compression_level: int | None = None):
+        """``compression_level``: set in the configuration, and named in the tool's name."""
+        self.compression_level = compression_level
+        if compression_level is not None:
+            self.name = f"{S3napbackHost.name}, zstd -{compression_level}"
+
     def _command(self, ctx: Context, *args: str) -> tuple[list[str], dict]:
         config = os.path.join(ctx.home, "config.yml")
         if not os.path.exists(config):
             defaults = {"bucket": BUCKET, "prefix": "bench", "endpoint_url": ctx.url, "region": "us-east-1"}
             defaults.update(gpg_recipient=RECIPIENT, gpg_home=ctx.public_home, state_dir=ctx.state)
+            if self.compression_level is not None:
+                defaults["compression_level"] = self.compression_level
             with open(config, "w") as handle:
                 yaml.safe_dump({"defaults": defaults, "jobs": [{"name": "data", "directory": ctx.src}]}, handle)
         return [sys.executable, "-m", HOST_COMMAND, "--config", config, *args], {**ctx.env, "PYTHONPATH": COLLECTIONS}

@@ -5,7 +5,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from bench.run import tool_order  # bench/ lives beside tests/
+from bench.run import alternated, tool_order  # bench/ lives beside tests/
 
 TOOLS = ("module", "host", "manual", "duplicity", "restic")
 
@@ -24,3 +24,9 @@ def test_no_tool_follows_the_same_tool_in_all_of_three_runs():
     for tool in TOOLS:
         predecessors = {_follows(run)[tool] for run in (1, 2, 3)}
         assert len(predecessors) > 1, f"{tool} always follows {predecessors}"
+
+
+def test_alternated_settings_swap_places_every_other_round():
+    assert alternated(["a", "b", "c"], 0) == ["a", "b", "c"]
+    assert alternated(["a", "b", "c"], 1) == ["c", "b", "a"]
+    assert alternated(["a", "b", "c"], 2) == ["a", "b", "c"]
