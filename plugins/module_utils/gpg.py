@@ -19,6 +19,7 @@ from typing import Any
 from . import files
 from .errors import BackupError
 from .pipeline import Stage, child_environment
+from .scratch import ScratchDirectory
 
 try:
     import gnupg
@@ -26,6 +27,7 @@ except ImportError:  # the module reports missing_required_lib('python-gnupg')
     gnupg = None
 
 GPG = "gpg"
+RESTORE_KEYRING_PREFIX = "s3napback-restore-gpg-"  # in TMPDIR, one per restore given gpg_private_key
 
 
 def _scan(gpg, armored: str) -> list:
@@ -112,22 +114,30 @@ def check_recipients(home: str, recipients: list[str], public_key: str | None) -
     """
     missing = list(recipients)
     if public_key:
-        scratch = tempfile.mkdtemp(prefix="s3napback-gpg-")
-        try:
+        with ScratchDirectory("s3napback-gpg-", _no_agent) as scratch:
             keyring = Keyring(scratch)
             keyring.import_public_key(public_key)
             missing = keyring.missing_recipients(missing)
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
     if missing:
         missing = Keyring(home).missing_recipients(missing)
     if missing:
         raise BackupError("gpg", f"no public key for recipient {', '.join(missing)} in {home}")
 
 
+def _no_agent(_home: str) -> None:
+    """Public-key work runs gpg with --no-autostart: there is no agent to stop."""
+
+
+def _stop_agent(home: str) -> None:
+    subprocess.run(
+        ["gpgconf", "--homedir", home, "--kill", "all"], check=False, capture_output=True, env=child_environment()
+    )
+
+
 class DecryptionKeys:
     """Where a restore finds the secret key: the operator's ``home``, or a private temporary
-    keyring holding ``private_key`` that is removed afterwards, its agent stopped.
+    keyring holding ``private_key`` that is removed afterwards, its agent stopped (by the next
+    restore if this one is killed: scratch.py).
 
     The passphrase reaches gpg through a pipe of its own (``--passphrase-fd``), never argv or the
     environment.
@@ -137,18 +147,25 @@ class DecryptionKeys:
         self.home = home
         self.private_key = private_key
         self.passphrase = passphrase
-        self._scratch: str | None = None
+        self._scratch: ScratchDirectory | None = None
         self._open_fds: list[int] = []
 
     def __enter__(self) -> DecryptionKeys:
+        scratch = ScratchDirectory(RESTORE_KEYRING_PREFIX, _stop_agent)
         if self.private_key:
-            self._scratch = tempfile.mkdtemp(prefix="s3napback-restore-gpg-")
-            self.home = self._scratch
-            secret_keys = Keyring(self._scratch)._gpg(agent=True)  # the agent keeps secret keys
-            result = secret_keys.import_keys(self.private_key, passphrase=self.passphrase)
-            if not result.sec_imported:
-                raise BackupError("gpg", "gpg_private_key holds no OpenPGP secret key")
-        elif self.home is None or not os.path.isdir(self.home):
+            self._scratch = scratch
+            self.home = scratch.__enter__()  # removes the keyrings of killed restores first
+            try:
+                secret_keys = Keyring(self.home)._gpg(agent=True)  # the agent keeps secret keys
+                result = secret_keys.import_keys(self.private_key, passphrase=self.passphrase)
+                if not result.sec_imported:
+                    raise BackupError("gpg", "gpg_private_key holds no OpenPGP secret key")
+            except BaseException:  # no with-block owns it yet: remove the keyring here
+                self.__exit__()
+                raise
+            return self
+        scratch.remove_abandoned()
+        if self.home is None or not os.path.isdir(self.home):
             raise BackupError("gpg", f"no keyring to decrypt with: gpg_home {self.home} does not exist")
         return self
 
@@ -174,10 +191,5 @@ class DecryptionKeys:
     def __exit__(self, *exc) -> None:
         self.release_fds()
         if self._scratch:
-            subprocess.run(
-                ["gpgconf", "--homedir", self._scratch, "--kill", "all"],
-                check=False,
-                capture_output=True,
-                env=child_environment(),
-            )
-            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch.__exit__(*exc)
+            self._scratch = None

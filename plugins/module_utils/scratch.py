@@ -1,0 +1,77 @@
+# s3napback's engine: plain Python shared by the modules and the host command. Private to this
+# collection; its interfaces may change without notice.
+"""Private temporary directories that a killed run does not leave behind for good.
+
+A restore given ``gpg_private_key`` imports the secret key into a scratch GnuPG home in TMPDIR and
+removes it when it ends. SIGKILL, the OOM killer or a power cut skip that, and the secret key would
+stay on disk. So each such directory holds a lock file, flocked for its owner's lifetime (the kernel
+drops the lock when the owner dies), and every run that makes one first removes the ones of the
+same kind whose lock it can take: their owner is gone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+
+LOCK_NAME = ".owner.lock"
+
+
+class ScratchDirectory:
+    """``with ScratchDirectory(prefix, release) as path``: a new 0700 directory in TMPDIR, removed
+    on exit. ``release(path)`` runs before each removal, this one's or an abandoned one's (to stop
+    processes that use it)."""
+
+    def __init__(self, prefix: str, release: Callable[[str], None]):
+        self.prefix, self.release = prefix, release
+        self.path: str | None = None
+        self._fd: int | None = None
+
+    def __enter__(self) -> str:
+        self.remove_abandoned()
+        path = tempfile.mkdtemp(prefix=self.prefix)
+        # O_CLOEXEC: a gpg-agent started from here must not inherit the lock and keep it after we die
+        fd = os.open(os.path.join(path, LOCK_NAME), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)  # a new file: nobody else can hold it
+        self.path, self._fd = path, fd
+        return path
+
+    def __exit__(self, *exc) -> None:
+        if self.path is not None and self._fd is not None:
+            self._remove(self.path)
+            os.close(self._fd)
+            self.path = self._fd = None
+
+    def remove_abandoned(self) -> list[str]:
+        """Remove this kind's directories whose owner has died; the paths removed."""
+        parent = tempfile.gettempdir()
+        removed = []
+        for name in sorted(os.listdir(parent)):
+            if name.startswith(self.prefix) and self._take_abandoned(os.path.join(parent, name)):
+                removed.append(os.path.join(parent, name))
+        return removed
+
+    def _take_abandoned(self, path: str) -> bool:
+        try:
+            fd = os.open(os.path.join(path, LOCK_NAME), os.O_RDWR | os.O_CLOEXEC)
+        except OSError:  # another user's, or one being made that has no key in it yet
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # its owner is alive
+            os.close(fd)
+            return False
+        try:
+            self._remove(path)
+        finally:
+            os.close(fd)
+        return True
+
+    def _remove(self, path: str) -> None:
+        with contextlib.suppress(OSError):
+            self.release(path)
+        shutil.rmtree(path, ignore_errors=True)
