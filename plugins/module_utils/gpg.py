@@ -19,7 +19,7 @@ from typing import Any
 from . import files
 from .errors import BackupError
 from .pipeline import Stage, child_environment
-from .scratch import ScratchDirectory
+from .scratch import ScratchDirectory, secret_parent
 
 try:
     import gnupg
@@ -27,7 +27,7 @@ except ImportError:  # the module reports missing_required_lib('python-gnupg')
     gnupg = None
 
 GPG = "gpg"
-RESTORE_KEYRING_PREFIX = "s3napback-restore-gpg-"  # in TMPDIR, one per restore given gpg_private_key
+RESTORE_KEYRING_PREFIX = "s3napback-restore-gpg-"  # one per restore given gpg_private_key: secret_parent()
 
 
 def _scan(gpg, armored: str) -> list:
@@ -151,7 +151,7 @@ class DecryptionKeys:
         self._open_fds: list[int] = []
 
     def __enter__(self) -> DecryptionKeys:
-        scratch = ScratchDirectory(RESTORE_KEYRING_PREFIX, _stop_agent)
+        scratch = ScratchDirectory(RESTORE_KEYRING_PREFIX, _stop_agent, secret_parent())
         if self.private_key:
             self._scratch = scratch
             self.home = scratch.__enter__()  # removes the keyrings of killed restores first

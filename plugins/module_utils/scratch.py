@@ -2,11 +2,12 @@
 # collection; its interfaces may change without notice.
 """Private temporary directories that a killed run does not leave behind for good.
 
-A restore given ``gpg_private_key`` imports the secret key into a scratch GnuPG home in TMPDIR and
-removes it when it ends. SIGKILL, the OOM killer or a power cut skip that, and the secret key would
-stay on disk. So each such directory holds a lock file, flocked for its owner's lifetime (the kernel
-drops the lock when the owner dies), and every run that makes one first removes the ones of the
-same kind whose lock it can take: their owner is gone.
+A restore given ``gpg_private_key`` imports the secret key into a scratch GnuPG home (in /dev/shm
+unless TMPDIR is set: secret_parent) and removes it when it ends. SIGKILL or the OOM killer skip
+that, and the secret key would stay there, its gpg-agent running. So each such directory holds a
+lock file, flocked for its owner's lifetime (the kernel drops the lock when the owner dies), and
+every run that makes one first removes the ones of the same kind whose lock it can take: their
+owner is gone.
 """
 
 from __future__ import annotations
@@ -19,21 +20,31 @@ import tempfile
 from collections.abc import Callable
 
 LOCK_NAME = ".owner.lock"
+SHARED_MEMORY = "/dev/shm"  # noqa: S108 (a tmpfs on Linux; each directory made in it is 0700)
+
+
+def secret_parent() -> str:
+    """Where a directory holding a secret goes: TMPDIR if the operator set one, else /dev/shm, a
+    tmpfs, so that the secret never reaches a disk; the system's temporary directory without it."""
+    if not os.environ.get("TMPDIR") and os.access(SHARED_MEMORY, os.W_OK | os.X_OK):
+        return SHARED_MEMORY
+    return tempfile.gettempdir()
 
 
 class ScratchDirectory:
-    """``with ScratchDirectory(prefix, release) as path``: a new 0700 directory in TMPDIR, removed
-    on exit. ``release(path)`` runs before each removal, this one's or an abandoned one's (to stop
-    processes that use it)."""
+    """``with ScratchDirectory(prefix, release) as path``: a new 0700 directory in ``parent``
+    (TMPDIR unless given), removed on exit. ``release(path)`` runs before each removal, this one's
+    or an abandoned one's (to stop processes that use it)."""
 
-    def __init__(self, prefix: str, release: Callable[[str], None]):
+    def __init__(self, prefix: str, release: Callable[[str], None], parent: str | None = None):
         self.prefix, self.release = prefix, release
+        self.parent = parent or tempfile.gettempdir()
         self.path: str | None = None
         self._fd: int | None = None
 
     def __enter__(self) -> str:
         self.remove_abandoned()
-        path = tempfile.mkdtemp(prefix=self.prefix)
+        path = tempfile.mkdtemp(prefix=self.prefix, dir=self.parent)
         # O_CLOEXEC: a gpg-agent started from here must not inherit the lock and keep it after we die
         fd = os.open(os.path.join(path, LOCK_NAME), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX)  # a new file: nobody else can hold it
@@ -48,11 +59,10 @@ class ScratchDirectory:
 
     def remove_abandoned(self) -> list[str]:
         """Remove this kind's directories whose owner has died; the paths removed."""
-        parent = tempfile.gettempdir()
         removed = []
-        for name in sorted(os.listdir(parent)):
-            if name.startswith(self.prefix) and self._take_abandoned(os.path.join(parent, name)):
-                removed.append(os.path.join(parent, name))
+        for name in sorted(os.listdir(self.parent)):
+            if name.startswith(self.prefix) and self._take_abandoned(os.path.join(self.parent, name)):
+                removed.append(os.path.join(self.parent, name))
         return removed
 
     def _take_abandoned(self, path: str) -> bool:

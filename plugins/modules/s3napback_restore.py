@@ -117,9 +117,9 @@ options:
     version_added: 0.1.0
   gpg_private_key:
     description:
-      - The ASCII-armored secret key. It is imported into a private temporary keyring that is
-        removed, with its gpg-agent, when the task ends; if the task is killed before it can clean
-        up, by the next restore on the host.
+      - The ASCII-armored secret key. It is imported into a private temporary keyring (in
+        C(/dev/shm), a tmpfs, unless E(TMPDIR) is set) that is removed, with its gpg-agent, when
+        the task ends; if the task is killed before it can clean up, by the next restore on the host.
     type: str
     version_added: 0.1.0
   gpg_passphrase:

@@ -1,5 +1,6 @@
 """A restore killed with SIGKILL leaves its scratch keyring, secret key and gpg-agent included; the
-next restore removes them, and never one whose restore is still running."""
+next restore removes them, and never one whose restore is still running. Without TMPDIR the keyring
+is in /dev/shm, a tmpfs, so the secret key is never written to a disk."""
 
 import os
 import shutil
@@ -45,6 +46,7 @@ def scratch_tmp(monkeypatch):
     is: gpg-agent's socket goes into the keyring, and a socket's path has at most 107 bytes."""
     where = tempfile.mkdtemp(prefix="s3nk-", dir="/tmp")
     monkeypatch.setattr(tempfile, "tempdir", where)
+    monkeypatch.setenv("TMPDIR", where)
     yield where
     shutil.rmtree(where, ignore_errors=True)
 
@@ -90,3 +92,13 @@ def test_a_restore_that_ends_leaves_nothing_in_tmpdir(keys, scratch_tmp):
     with DecryptionKeys(None, keys.secret_key_text(), None) as decryption:
         assert decryption.home.startswith(scratch_tmp)
     assert os.listdir(scratch_tmp) == []
+
+
+def test_without_tmpdir_the_secret_key_stays_in_memory(keys, monkeypatch):
+    monkeypatch.delenv("TMPDIR", raising=False)
+    with DecryptionKeys(None, keys.secret_key_text(), None) as decryption:
+        home = decryption.home
+        assert os.path.dirname(home) == "/dev/shm"
+        assert os.stat(home).st_mode & 0o777 == 0o700
+        assert os.listdir(os.path.join(home, "private-keys-v1.d"))
+    assert not os.path.exists(home)

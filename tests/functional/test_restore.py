@@ -11,6 +11,7 @@ from support.keys import make_keys
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils.backup import run_backup
 from ansible_collections.s3napback.s3napback.plugins.module_utils.errors import BackupError
+from ansible_collections.s3napback.s3napback.plugins.module_utils.scratch import secret_parent
 
 DAY = datetime.datetime(2026, 12, 31, 2, 30, tzinfo=datetime.timezone.utc)
 
@@ -53,10 +54,11 @@ def test_each_point_in_time_restores_its_own_tree(tmp_path, chain, keys):
 def test_a_private_key_given_as_text_works_and_leaves_no_keyring_behind(tmp_path, chain, keys):
     request, pictures, _keys_made = chain
     secret = keys.secret_key_text()
-    before = set(glob.glob("/tmp/s3napback-restore-gpg-*"))
+    keyrings = os.path.join(secret_parent(), "s3napback-restore-gpg-*")
+    before = set(glob.glob(keyrings))
     restore_set(request, keys, gpg_home=None, gpg_private_key=secret, dest=str(tmp_path / "dest"))
     assert trees.differences(pictures[-1], trees.picture(str(tmp_path / "dest"))) == []
-    assert set(glob.glob("/tmp/s3napback-restore-gpg-*")) == before
+    assert set(glob.glob(keyrings)) == before
 
 
 def test_a_passphrase_reaches_gpg_and_a_wrong_one_fails_cleanly(tmp_path, make_request, keys):
