@@ -45,9 +45,12 @@ class ScratchDirectory:
     def __enter__(self) -> str:
         self.remove_abandoned()
         path = tempfile.mkdtemp(prefix=self.prefix, dir=self.parent)
-        # O_CLOEXEC: a gpg-agent started from here must not inherit the lock and keep it after we die
-        fd = os.open(os.path.join(path, LOCK_NAME), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        fcntl.flock(fd, fcntl.LOCK_EX)  # a new file: nobody else can hold it
+        # Locked under another name first, so that no other run can find the lock file unlocked.
+        # O_CLOEXEC: a gpg-agent started from here must not inherit the lock and keep it after we die.
+        making = os.path.join(path, f"{LOCK_NAME}.new")
+        fd = os.open(making, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.rename(making, os.path.join(path, LOCK_NAME))
         self.path, self._fd = path, fd
         return path
 
@@ -57,29 +60,24 @@ class ScratchDirectory:
             os.close(self._fd)
             self.path = self._fd = None
 
-    def remove_abandoned(self) -> list[str]:
-        """Remove this kind's directories whose owner has died; the paths removed."""
-        removed = []
-        for name in sorted(os.listdir(self.parent)):
-            if name.startswith(self.prefix) and self._take_abandoned(os.path.join(self.parent, name)):
-                removed.append(os.path.join(self.parent, name))
-        return removed
+    def remove_abandoned(self) -> None:
+        """Remove this kind's directories whose owner has died."""
+        for name in os.listdir(self.parent):
+            if name.startswith(self.prefix):
+                self._remove_if_abandoned(os.path.join(self.parent, name))
 
-    def _take_abandoned(self, path: str) -> bool:
+    def _remove_if_abandoned(self, path: str) -> None:
         try:
             fd = os.open(os.path.join(path, LOCK_NAME), os.O_RDWR | os.O_CLOEXEC)
-        except OSError:  # another user's, or one being made that has no key in it yet
-            return False
+        except OSError:  # another user's, one being made (no key in it yet) or one just removed
+            return
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:  # its owner is alive
-            os.close(fd)
-            return False
-        try:
             self._remove(path)
+        except BlockingIOError:  # its owner is alive
+            pass
         finally:
             os.close(fd)
-        return True
 
     def _remove(self, path: str) -> None:
         with contextlib.suppress(OSError):
