@@ -66,6 +66,17 @@ def alternated(items: Sequence[T], round_number: int) -> list[T]:
     return list(reversed(items)) if round_number % 2 else list(items)
 
 
+def chosen_tools(keys: str) -> tuple[list[Tool], list[Tool]]:
+    """The backup tools and ceilings that ``--tools`` names (comma-separated keys, or "all"), in the
+    usual order."""
+    tools = list(BACKUP_TOOLS) + list(CEILINGS)
+    wanted = {tool.key for tool in tools} if keys == "all" else set(keys.split(","))
+    unknown = wanted - {tool.key for tool in tools}
+    if unknown:
+        raise SystemExit(f"--tools: no tool {', '.join(sorted(unknown))}; the tools: {', '.join(t.key for t in tools)}")
+    return [t for t in BACKUP_TOOLS if t.key in wanted], [t for t in CEILINGS if t.key in wanted]
+
+
 def _cause(result: Measurement) -> str:
     """One line: ansible's msg when there is one, else the last line the tool printed."""
     msg = re.search(r'"msg": "((?:[^"\\]|\\.)*)"', result.stdout)
@@ -198,17 +209,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--servers", default="moto,s3rver")
     parser.add_argument("--markdown", default="docs/BENCHMARKS.md", help="'' to write none")
     parser.add_argument("--png", default="docs/benchmarks.png", help="'' to draw none")
+    parser.add_argument("--tools", default="all", help="comma-separated, e.g. module,host,manual (default all)")
     options = parser.parse_args(argv)
     os.makedirs(options.work, exist_ok=True)
     assert os.path.isdir(COLLECTIONS), f"no collection tree at {COLLECTIONS}"
+    backup_tools, ceilings = chosen_tools(options.tools)
     bench = Bench(options.work, parse_size(options.size), options.seed)
     servers = options.servers.split(",")
     for run in range(1, options.runs + 1):
-        order = tool_order(BACKUP_TOOLS, run)
+        order = tool_order(backup_tools, run)
         print(f"run {run}, on each server: " + ", ".join(tool.name for tool in order), flush=True)
         for server in servers:
             # the ceilings come last: the upload-only one sends a file the size of this run's full backup
-            for tool in order + list(CEILINGS):
+            for tool in order + ceilings:
                 if isinstance(tool, UploadOnly):
                     tool.size = bench.upload_size()
                 bench.one(server, tool, run)

@@ -65,6 +65,7 @@ class Context:
 
 class Tool:
     name = ""
+    key = ""  # what ``--tools`` calls it
     chain = False  # whether it takes part in the chain restore (a full and 6 diffs)
 
     def setup(self, ctx: Context) -> list[str] | None:
@@ -82,6 +83,7 @@ class Tool:
 
 class S3napbackModule(Tool):
     name = "s3napback (module)"  # the chain restore runs through the host command: the same engine, less overhead
+    key = "module"
 
     def _ansible(self, ctx: Context, module: str, args: dict) -> tuple[list[str], dict]:
         args = {"bucket": BUCKET, "prefix": "bench", "name": "data", "endpoint_url": ctx.url, **args}
@@ -110,6 +112,7 @@ class S3napbackModule(Tool):
 
 class S3napbackHost(Tool):
     name = "s3napback (host command)"
+    key = "host"
     chain = True
 
     def __init__(self, compression_level: int | None = None):
@@ -138,6 +141,7 @@ class S3napbackHost(Tool):
 
 class Manual(Tool):
     name = "tar|zstd|gpg|aws"
+    key = "manual"
     chain = True
 
     def _env(self, ctx: Context, **more: str) -> dict:
@@ -155,6 +159,7 @@ class Manual(Tool):
 
 class Duplicity(Tool):
     name = "duplicity"
+    key = "duplicity"
     TARGET = f"boto3+s3://{BUCKET}/duplicity"
 
     def backup(self, ctx, index):
@@ -170,6 +175,7 @@ class Duplicity(Tool):
 
 class Restic(Tool):
     name = "restic"
+    key = "restic"
 
     def _env(self, ctx: Context) -> dict:
         # restic encrypts with a password of its own, not a public key; this one protects nothing
@@ -192,6 +198,7 @@ class Ceiling(Tool):
     """The pipeline without S3: no tool can back up faster than its own stages run."""
 
     name = "ceiling: tar|zstd|gpg >/dev/null"
+    key = "ceiling"
 
     def backup(self, ctx, index):
         return ["bash", "-c", CEILING], {
@@ -206,6 +213,7 @@ class UploadOnly(Tool):
     """S3 alone: awscli uploads a file the size of s3napback's full backup (``size`` set by the run)."""
 
     name = "ceiling: aws s3 cp (upload only)"
+    key = "upload-only"
     size = 0
 
     def backup(self, ctx, index):

@@ -1,11 +1,13 @@
 """bench/run.py lets the tools take turns in a changing order, so that no tool always runs right
-after the same one (and inherits its disk writes and cache state) in every run."""
+after the same one (and inherits its disk writes and cache state) in every run; --tools picks which run."""
 
 import os
 import sys
 
+import pytest
+
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from bench.run import alternated, tool_order  # bench/ lives beside tests/
+from bench.run import alternated, chosen_tools, tool_order  # bench/ lives beside tests/
 
 TOOLS = ("module", "host", "manual", "duplicity", "restic")
 
@@ -30,3 +32,17 @@ def test_alternated_settings_swap_places_every_other_round():
     assert alternated(["a", "b", "c"], 0) == ["a", "b", "c"]
     assert alternated(["a", "b", "c"], 1) == ["c", "b", "a"]
     assert alternated(["a", "b", "c"], 2) == ["a", "b", "c"]
+
+
+def test_tools_option_picks_tools_and_ceilings_in_the_usual_order():
+    backups, ceilings = chosen_tools("manual,upload-only,host")
+    assert [t.key for t in backups] == ["host", "manual"]
+    assert [t.key for t in ceilings] == ["upload-only"]
+    everything = chosen_tools("all")
+    assert [t.key for t in everything[0]] == ["module", "host", "manual", "duplicity", "restic"]
+    assert [t.key for t in everything[1]] == ["ceiling", "upload-only"]
+
+
+def test_tools_option_names_an_unknown_tool():
+    with pytest.raises(SystemExit, match="no tool hots; the tools: module, host"):
+        chosen_tools("hots,manual")
