@@ -69,11 +69,11 @@ def alternated(items: Sequence[T], round_number: int) -> list[T]:
 def chosen_tools(keys: str) -> tuple[list[Tool], list[Tool]]:
     """The backup tools and ceilings that ``--tools`` names (comma-separated keys, or "all"), in the
     usual order."""
-    tools = list(BACKUP_TOOLS) + list(CEILINGS)
-    wanted = {tool.key for tool in tools} if keys == "all" else set(keys.split(","))
-    unknown = wanted - {tool.key for tool in tools}
+    known = [tool.key for tool in (*BACKUP_TOOLS, *CEILINGS)]
+    wanted = set(known) if keys == "all" else set(keys.split(","))
+    unknown = wanted.difference(known)
     if unknown:
-        raise SystemExit(f"--tools: no tool {', '.join(sorted(unknown))}; the tools: {', '.join(t.key for t in tools)}")
+        raise SystemExit(f"--tools: no tool {', '.join(sorted(unknown))}; the tools: {', '.join(known)}")
     return [t for t in BACKUP_TOOLS if t.key in wanted], [t for t in CEILINGS if t.key in wanted]
 
 
