@@ -44,7 +44,7 @@ lint: system-tests $(VENV)/.installed
 docs: $(VENV)/.installed
 	VENV=$(VENV) tests/scripts/collection-docs.sh html
 
-pytest: system-tests $(VENV)/.installed
+pytest: system-tests $(VENV)/.installed bench/node_modules/.installed
 	$(BIN)/pytest
 
 sanity: system-tests $(VENV)/.installed

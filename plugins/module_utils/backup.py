@@ -303,7 +303,8 @@ class BackupRun:
 
     def _write_manifest(self, key: str, manifest: dict, extra: dict) -> None:
         try:
-            self._s3.write_json(naming.manifest_key(key), manifest, extra)
+            manifest_key = naming.manifest_key(key)
+            self._s3.check_kept(manifest_key, self._s3.write_json(manifest_key, manifest, extra))
         except BackupError:
             with contextlib.suppress(BackupError):
                 self._s3.delete(key)  # a data object without its manifest is no backup

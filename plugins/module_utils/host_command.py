@@ -7,7 +7,7 @@ runs as ``PYTHONPATH=<collections path> python3 -m
 ansible_collections.s3napback.s3napback.plugins.module_utils.host_command``.
 
     s3napback [--config FILE] [--json] run [JOB ...] [--force] [--force-full] [--check] [--jobs N]
-    s3napback [--config FILE] [--json] list [JOB ...]
+    s3napback [--config FILE] [--json] list [JOB ...] [--probe]
     s3napback [--config FILE] [--json] restore JOB --dest DIR [--at TIME] [--path P ...] [--force] [KEYS]
     s3napback [--config FILE] [--json] verify JOB [--at TIME] [KEYS]
     KEYS: --gpg-home DIR | --gpg-private-key-file FILE, and --passphrase-file FILE, --gpg-verify-key-file FILE
@@ -41,6 +41,7 @@ from .inventory import describe_set
 from .naming import set_prefix
 from .options import connection_from, login_from
 from .parallel import ParallelRun, Task, job_cost
+from .probe import run_probe
 from .report import Reporter
 from .restore import RestoreRequest, run_restore
 from .s3 import Bucket
@@ -185,6 +186,8 @@ def _run(args, jobs: list) -> tuple[int, list]:
 def _list(args, jobs: list) -> tuple[int, list]:
     results = []
     now = datetime.datetime.now(datetime.timezone.utc)
+    probed: dict[tuple, dict] = {}  # jobs on the same store and prefix share one probe
+    code = EXIT_OK
     for job in jobs:
         request = job.request
         bucket = Bucket(request.connection, request.bucket)
@@ -204,7 +207,22 @@ def _list(args, jobs: list) -> tuple[int, list]:
         )
         for problem in described["problems"]:
             _log(args, job.name, f"problem={json.dumps(problem)}")
-    return EXIT_OK, results
+        if args.probe:
+            store = (request.connection, request.bucket, request.key_prefix)
+            if store not in probed:
+                probed[store] = run_probe(request.connection, request.bucket, request.key_prefix)
+                _log_probe(args, job.name, probed[store])
+            results[-1]["probe"] = probed[store]
+            code = code if probed[store]["ok"] else EXIT_FAILED
+    return code, results
+
+
+def _log_probe(args, name: str, probe: dict) -> None:
+    words = [f"{check['name']}={'ok' if check['ok'] else 'failed'}" for check in probe["checks"]]
+    _log(args, name, f"probe={'ok' if probe['ok'] else 'failed'}", *words)
+    for check in probe["checks"]:
+        if not check["ok"]:
+            _log(args, name, f"probe_{check['name']}={json.dumps(check['detail'])}")
 
 
 def _read_secret_file(path: str | None) -> str | None:
@@ -296,6 +314,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     listing = commands.add_parser("list", help="show each job's backups, their age and any problem")
     listing.add_argument("jobs", nargs="*", metavar="JOB")
+    listing.add_argument(
+        "--probe",
+        action="store_true",
+        help="also write, read back and delete probe objects under each job's prefix: does the store keep"
+        " what is sent? (exit 1 if not)",
+    )
     restore = commands.add_parser("restore", help="restore a job's set as of a point in time")
     verify = commands.add_parser("verify", help="read, decrypt and check a job's chain, writing nothing")
     for command in (restore, verify):

@@ -47,6 +47,9 @@ CONNECTION_ARGUMENT_SPEC = {
         "fallback": (env_fallback, ["AWS_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]),
     },
     "validate_certs": {"type": "bool", "default": True},
+    "aws_ca_bundle": {"type": "path", "fallback": (env_fallback, ["AWS_CA_BUNDLE"])},
+    "checksum_calculation": {"type": "str", "choices": list(s3.CHECKSUM_CALCULATIONS)},
+    "addressing_style": {"type": "str", "choices": list(s3.ADDRESSING_STYLES)},
 }
 
 

@@ -28,6 +28,9 @@ CONNECTION: dict[str, tuple[str, Any]] = {
     "region": ("str", None),
     "endpoint_url": ("str", None),
     "validate_certs": ("bool", True),
+    "aws_ca_bundle": ("path", None),
+    "checksum_calculation": ("str", None),
+    "addressing_style": ("str", None),
 }
 
 SOURCES = ("directory", "mysql_database", "postgresql_database", "svn_repository", "svn_parent")

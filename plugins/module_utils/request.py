@@ -79,4 +79,5 @@ class BackupRequest:
             found.append(f"bandwidth_limit must be at least {MIN_BANDWIDTH} bytes per second")
         found += self.protection.problems()
         found += self.retention.problems()
+        found += self.connection.problems()
         return [problem for problem in found if problem]

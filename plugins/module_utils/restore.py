@@ -83,6 +83,7 @@ class RestoreRequest:
             point_in_time(self.at)
         except ValueError as exc:
             found.append(str(exc))
+        found += self.connection.problems()
         return [problem for problem in found if problem]
 
 

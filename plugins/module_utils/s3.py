@@ -5,15 +5,19 @@ into one-line ``s3:`` errors."""
 
 from __future__ import annotations
 
+import base64
 import builtins
 import datetime
 import functools
+import hashlib
 import json
+import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from .errors import BackupError
+from .stored_check import Kept, Sent, crc32_text, problem
 
 try:
     # botocore without boto3: its client is all the engine uses, and skipping boto3's import (with
@@ -23,6 +27,13 @@ try:
     import botocore.session
 except ImportError:  # the module reports missing_required_lib('boto3'), which brings botocore
     botocore = None
+
+CHECKSUM_CALCULATIONS = ("when_supported", "when_required")
+# botocore 1.36 added the checksum settings; Debian 12's 1.29 has none
+_HAS_CHECKSUM_SETTINGS = (
+    botocore is not None and "request_checksum_calculation" in botocore.config.Config.OPTION_DEFAULTS
+)
+ADDRESSING_STYLES = ("auto", "path", "virtual")
 
 
 @dataclass(frozen=True)
@@ -36,6 +47,9 @@ class Connection:
     region: str | None = None
     endpoint_url: str | None = None
     validate_certs: bool = True
+    aws_ca_bundle: str | None = None  # a CA bundle for the store's certificate; None: botocore's sources
+    checksum_calculation: str | None = None  # when_supported or when_required; None: botocore's setting
+    addressing_style: str | None = None  # auto, path or virtual; None: path with endpoint_url, else auto
     # Each request gives up after ``timeout`` seconds without progress and is tried ``attempts``
     # times in all, with botocore's jittered exponential backoff (at most 20 s) between tries:
     # a fault that persists fails the run in at most about attempts * (timeout + 20) seconds.
@@ -44,6 +58,36 @@ class Connection:
 
     def __repr__(self) -> str:  # never print a secret by accident
         return f"Connection(endpoint_url={self.endpoint_url!r}, region={self.region!r}, profile={self.profile!r})"
+
+    def problems(self) -> list[str]:
+        """What is wrong with the options themselves (the role checks them on the controller, where
+        the files they name may not exist)."""
+        found = []
+        if self.checksum_calculation not in (None, *CHECKSUM_CALCULATIONS):
+            found.append(f"checksum_calculation must be one of {', '.join(CHECKSUM_CALCULATIONS)}")
+        if self.addressing_style not in (None, *ADDRESSING_STYLES):
+            found.append(f"addressing_style must be one of {', '.join(ADDRESSING_STYLES)}")
+        return found
+
+    @property
+    def verify(self) -> bool | str | None:
+        """botocore's ``verify``: None lets it take AWS_CA_BUNDLE or the config file's ca_bundle,
+        which an explicit True would skip."""
+        if not self.validate_certs:
+            return False
+        return self.aws_ca_bundle or None
+
+    def client_settings(self) -> dict:
+        """botocore Config settings beyond the defaults. botocore before 1.36 (Debian 12's) has no
+        checksum settings: there the option only decides whether s3napback sends its own CRC32s."""
+        settings: dict = {}
+        if self.checksum_calculation and _HAS_CHECKSUM_SETTINGS:
+            settings["request_checksum_calculation"] = self.checksum_calculation
+            settings["response_checksum_validation"] = self.checksum_calculation
+        style = self.addressing_style or ("path" if self.endpoint_url else None)
+        if style:
+            settings["s3"] = {"addressing_style": style}
+        return settings
 
 
 _CODES = {
@@ -60,7 +104,7 @@ _CODES = {
 }
 
 
-def _describe(exc: Exception, bucket: str, endpoint: str, what: str) -> str:
+def _describe(exc: Exception, bucket: str, endpoint: str, what: str, ca_bundle: str | None = None) -> str:
     if isinstance(exc, botocore.exceptions.ClientError):
         error = exc.response.get("Error", {})
         code = str(error.get("Code", ""))
@@ -75,8 +119,16 @@ def _describe(exc: Exception, bucket: str, endpoint: str, what: str) -> str:
     if isinstance(exc, botocore.exceptions.ProfileNotFound):
         return str(exc)
     if isinstance(exc, botocore.exceptions.SSLError):
-        return f"TLS error talking to {endpoint}: {exc}"
+        hint = f"checked against aws_ca_bundle {ca_bundle}" if ca_bundle else "a private CA needs aws_ca_bundle"
+        return f"TLS error talking to {endpoint}: {_tls_reason(exc)} ({hint})"
     return f"{what} failed: {exc}"
+
+
+def _tls_reason(exc: Exception) -> str:
+    """The certificate's problem without the request URL and the C source line around it."""
+    text = str(exc)
+    reason = text.rpartition("] ")[2].split(" (_ssl.c")[0].strip() if "] " in text else text
+    return reason.rstrip(")")
 
 
 def _translated(what: str):
@@ -88,7 +140,7 @@ def _translated(what: str):
             try:
                 return method(self, *args, **kwargs)
             except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-                described = _describe(exc, self.bucket, self.endpoint, what.format(*args, self=self))
+                described = _describe(exc, self.bucket, self.endpoint, what.format(*args, self=self), self.ca_bundle)
                 raise BackupError("s3", described) from exc
 
         return wrapper
@@ -116,8 +168,14 @@ class Bucket:
     """The calls s3napback makes on one bucket."""
 
     def __init__(self, connection: Connection, bucket: str, max_connections: int = 10):
+        problems = connection.problems()
+        if connection.aws_ca_bundle and not os.path.isfile(connection.aws_ca_bundle):
+            problems.append(f"aws_ca_bundle {connection.aws_ca_bundle}: no such file")
+        if problems:
+            raise BackupError("config", "; ".join(problems))
         self.bucket = bucket
         self.endpoint = connection.endpoint_url or "AWS S3"
+        self.ca_bundle = connection.aws_ca_bundle if connection.validate_certs else None
         self.attempts = connection.attempts
         self.max_connections = max_connections
         self.page_size = 1000  # S3's largest; the tests make it small to reach the second page
@@ -126,7 +184,7 @@ class Bucket:
             connect_timeout=connection.timeout,
             read_timeout=connection.timeout,
             max_pool_connections=max_connections,
-            s3={"addressing_style": "path"} if connection.endpoint_url else None,
+            **connection.client_settings(),
         )
         try:
             session = botocore.session.Session(profile=connection.profile)
@@ -134,7 +192,7 @@ class Bucket:
                 "s3",
                 region_name=connection.region,
                 endpoint_url=connection.endpoint_url,
-                verify=connection.validate_certs,
+                verify=connection.verify,
                 aws_access_key_id=connection.access_key,
                 aws_secret_access_key=connection.secret_key,
                 aws_session_token=connection.session_token,
@@ -142,6 +200,11 @@ class Bucket:
             )
         except (botocore.exceptions.BotoCoreError, ValueError) as exc:
             raise BackupError("s3", f"cannot set up a client for {self.endpoint}: {exc}") from exc
+        # botocore sends an upload's checksum as an aws-chunked trailer over HTTPS, which some
+        # S3-compatible stores keep as the object's data. s3napback sends its own CRC32 in a header
+        # instead (botocore then adds none), so every store gets a plain body with its checksum.
+        resolved = getattr(self.client.meta.config, "request_checksum_calculation", None)
+        self.checksums = (connection.checksum_calculation or resolved) == "when_supported"
 
     @_translated("bucket {self.bucket!r}")
     def check(self, prefix: str = "") -> None:
@@ -194,8 +257,7 @@ class Bucket:
 
     @_translated("reading {0}")
     def read_json(self, key: str) -> dict:
-        body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-        document = json.loads(body)
+        document = json.loads(self.read_all(key))
         if not isinstance(document, dict):
             raise ValueError("not a JSON object")
         return document
@@ -214,6 +276,11 @@ class Bucket:
 
         with ThreadPoolExecutor(max_workers=max(1, min(len(keys), self.max_connections))) as pool:
             return dict(zip(keys, pool.map(read, keys)))
+
+    @_translated("reading {0}")
+    def read_all(self, key: str) -> bytes:
+        """A small object's bytes in one GET (large ones stream through download.read_object)."""
+        return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
 
     @_translated("reading {0}")
     def head(self, key: str) -> ObjectVersion:
@@ -246,12 +313,49 @@ class Bucket:
         return uploads
 
     @_translated("writing {0}")
-    def write(self, key: str, body: bytes, extra: dict) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=key, Body=body, **extra)
+    def write(self, key: str, body: bytes, extra: dict) -> Sent:
+        """Store ``body`` as ``key`` with one PutObject; return what was sent, for ``check_kept``.
+        Content-MD5 goes with it always: S3 requires it (or a declared checksum) of an upload into
+        a bucket with Object Lock retention, even with no checksum to send."""
+        sent = Sent()
+        sent.add(body)
+        md5 = base64.b64encode(hashlib.md5(body, usedforsecurity=False).digest()).decode()
+        self.client.put_object(
+            Bucket=self.bucket, Key=key, Body=body, ContentMD5=md5, **self._checksum(sent.crc32), **extra
+        )
+        return sent
 
-    def write_json(self, key: str, document: dict, extra: dict) -> None:
+    def _checksum(self, crc32: int) -> dict:
+        """A body's CRC32 as an upload sends it: in a header, with the algorithm declared as
+        botocore declares it (S3 wants one or the other with Object Lock), or nothing."""
+        return {"ChecksumAlgorithm": "CRC32", "ChecksumCRC32": crc32_text(crc32)} if self.checksums else {}
+
+    def write_json(self, key: str, document: dict, extra: dict) -> Sent:
         body = json.dumps(document, indent=2, sort_keys=True).encode()
-        self.write(key, body, {"ContentType": "application/json", **extra})
+        return self.write(key, body, {"ContentType": "application/json", **extra})
+
+    @_translated("reading back {0}")
+    def kept(self, key: str) -> Kept:
+        """What the store keeps as ``key``: one HEAD, its size and (where it gives one) its CRC32."""
+        mode = {"ChecksumMode": "ENABLED"} if self.checksums else {}
+        reply = self.client.head_object(Bucket=self.bucket, Key=key, **mode)
+        return Kept(reply["ContentLength"], reply.get("ChecksumCRC32"))
+
+    def check_kept(self, key: str, sent: Sent) -> None:
+        """Fail unless the store keeps ``key`` as it was ``sent``; a key that does not is removed."""
+        wrong = problem(sent, self.kept(key))
+        if wrong is None:
+            return
+        try:
+            self.delete(key)
+            removed = "removed it"
+        except BackupError as exc:
+            removed = f"could not remove it ({exc.cause})"
+        raise BackupError(
+            "s3",
+            f"{wrong} for {key}: the data changed on its way to the disk, so s3napback {removed} and recorded"
+            " nothing; test the store with the probe (s3napback list --probe)",
+        )
 
     @_translated("deleting {0}")
     def delete(self, key: str) -> None:
@@ -274,32 +378,30 @@ class Bucket:
         )
 
     @property
-    def _part_checksum(self) -> dict:
-        """The checksum a multipart upload declares, as s3transfer does: CRC32 unless the operator
-        set request_checksum_calculation to when_required (for a store that rejects checksums).
-        Declared, S3 checks each part's CRC32 and combines them. Parts that carry a CRC32 on an
-        upload that declared none took moto's server 70% more CPU per upload. botocore
-        before 1.36 (Debian 12's) has no such setting and sends no checksum unless asked: nothing is
-        declared there, so a store that works with it today keeps working."""
-        if getattr(self.client.meta.config, "request_checksum_calculation", None) != "when_supported":
-            return {}
-        return {"ChecksumAlgorithm": "CRC32"}
+    def _declared_checksum(self) -> dict:
+        """What a multipart upload declares, as s3transfer does: CRC32, so that S3 checks each part
+        against its CRC32 and keeps a checksum of the object made of theirs. Parts that carry a
+        CRC32 on an upload that declared none took moto's server 70% more CPU per upload."""
+        return {"ChecksumAlgorithm": "CRC32"} if self.checksums else {}
 
     @_translated("starting the upload of {0}")
     def start_multipart(self, key: str, extra: dict) -> str:
-        reply = self.client.create_multipart_upload(Bucket=self.bucket, Key=key, **extra, **self._part_checksum)
+        reply = self.client.create_multipart_upload(Bucket=self.bucket, Key=key, **extra, **self._declared_checksum)
         return reply["UploadId"]
 
     @_translated("uploading part {2} of {0}")
-    def upload_part(self, key: str, upload_id: str, number: int, data) -> dict:
-        """The part as its completion lists it: number, ETag and the checksum S3 echoed, if any."""
+    def upload_part(self, key: str, upload_id: str, number: int, data, crc32: int) -> dict:
+        """The part as its completion lists it: number, ETag and, with checksums, its CRC32.
+        ``crc32`` is the part's, computed by the caller, which hashes it anyway."""
+        checksum = self._checksum(crc32)
         reply = self.client.upload_part(
-            Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=data, **self._part_checksum
+            Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=data, **checksum
         )
+        echoed = reply.get("ChecksumCRC32")
+        if checksum and echoed and echoed != checksum["ChecksumCRC32"]:
+            raise BackupError("s3", f"part {number} of {key}: the store's CRC32 {echoed} is not the one sent")
         part = {"PartNumber": number, "ETag": reply["ETag"]}
-        if "ChecksumCRC32" in reply:
-            part["ChecksumCRC32"] = reply["ChecksumCRC32"]
-        return part
+        return {**part, "ChecksumCRC32": checksum["ChecksumCRC32"]} if checksum else part
 
     @_translated("completing the upload of {0}")
     def complete_multipart(self, key: str, upload_id: str, parts: builtins.list[dict]) -> None:

@@ -6,7 +6,8 @@ whole stream fits in the first part.
 Memory is bounded by (part size x (parts in flight + 1)): the next part is read from the pipe
 while earlier ones upload, and reading waits when ``concurrency`` parts are already in flight. Part sizes
 double every 1,000 parts, so 10,000 parts hold about 8 TiB with the default 8 MiB first part while
-a backup of a few GB stays at 8 MiB parts. The SHA-256 of the whole stream is computed on the way.
+a backup of a few GB stays at 8 MiB parts. The SHA-256 of the whole stream is computed on the way,
+and the CRC32s that the store is sent and that ``complete()`` checks what it kept against.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ import hashlib
 import queue
 import signal
 import time
+import zlib
 from dataclasses import dataclass
 from typing import Callable
 
 from .errors import BackupError
 from .held_signals import signals_held
 from .s3 import Bucket
+from .stored_check import Sent
 
 MIB = 1024 * 1024
 MIN_PART_SIZE = 5 * MIB
@@ -81,6 +84,7 @@ class StreamUpload:
         self.upload_id: str | None = None
         self._whole: bytes | None = None  # the stream, when it ended within its first part
         self._parts: list[dict] = []
+        self._sent = Sent()
         self._completed = False
         self._failure: BaseException | None = None
         self._progress = progress or (lambda _size: None)
@@ -118,6 +122,7 @@ class StreamUpload:
                     if filled == 0 and number > 1:
                         break
                     digest.update(memoryview(buffer)[:filled])
+                    self._sent.add(memoryview(buffer)[:filled])
                     size += filled
                     self._progress(size)
                     if number == 1 and filled < wanted:
@@ -156,7 +161,8 @@ class StreamUpload:
             # the signature, the checksum and the socket: most of the runner's CPU when measured.
             # Only a stream's last part is shorter than its buffer, so only it is copied.
             body = buffer if filled == len(buffer) else bytes(memoryview(buffer)[:filled])
-            return self.bucket.upload_part(self.key, self.upload_id, number, body)
+            self._sent.parts[number] = zlib.crc32(body)  # in this thread: zlib lets go of the GIL
+            return self.bucket.upload_part(self.key, self.upload_id, number, body, self._sent.parts[number])
         except BaseException as exc:
             self._failure = exc
             raise
@@ -164,11 +170,14 @@ class StreamUpload:
             free.put(buffer)
 
     def complete(self) -> None:
+        """Store the object, then check with one HEAD that the store keeps what was sent: on a
+        mismatch the object is removed and a BackupError says so."""
         if self.upload_id is None:
             self.bucket.write(self.key, self._whole or b"", self.extra)
         else:
             self.bucket.complete_multipart(self.key, self.upload_id, self._parts)
         self._completed = True
+        self.bucket.check_kept(self.key, self._sent)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if not self._completed and self.upload_id is not None:

@@ -53,6 +53,21 @@ options:
         It is written mode 0600, as it maps the fleet and what each host keeps.
     type: path
     version_added: 0.1.0
+  probe:
+    description:
+      - Also test the store with a round trip under O(prefix) (the bucket's root without it). A
+        small PutObject and a two-part multipart upload are written as backups are, checked with
+        HEAD, read back and compared, then deleted. RV(probe.ok) says whether the store keeps what
+        s3napback sends. Run it once before a new store's first backup.
+      - Over HTTPS it also reports whether the store decodes the aws-chunked uploads that botocore
+        1.36+ and aws-cli 2.23+ send by default. s3napback does not send them; other tools that
+        upload into the same store do.
+      - It writes about 5.4 MB and needs C(s3:PutObject), C(s3:GetObject) and C(s3:DeleteObject)
+        under the prefix. The probe objects are deleted, so the bucket is left as it was. In check
+        mode no probe runs.
+    type: bool
+    default: false
+    version_added: 0.1.0
 seealso:
   - module: s3napback.s3napback.s3napback
   - module: s3napback.s3napback.s3napback_restore
@@ -161,6 +176,26 @@ bytes:
   description: The bytes stored across the sets.
   returned: success
   type: int
+probe:
+  description: What the probe found, when O(probe=true) and not in check mode.
+  returned: when O(probe=true)
+  type: dict
+  version_added: 0.1.0
+  contains:
+    ok:
+      description: Whether the store kept and returned exactly what s3napback sent, with its checksums.
+      type: bool
+      returned: always
+    checks:
+      description:
+        - Each step (V(put), V(multipart), and over HTTPS V(aws_chunked)) with V(ok) and a V(detail) sentence.
+        - V(aws_chunked) failing does not fail the probe; it concerns other tools' uploads.
+      type: list
+      elements: dict
+      returned: always
+      sample:
+        - {name: put, ok: true, detail: 65536 bytes stored and read back with their CRC32}
+        - {name: multipart, ok: true, detail: "two parts, 5308416 bytes, stored and read back"}
 html_report:
   description: The path of the HTML report, written unless in check mode.
   returned: when O(html_report) is set
@@ -179,21 +214,26 @@ from ansible_collections.s3napback.s3napback.plugins.module_utils.module_support
     run_module,
 )
 from ansible_collections.s3napback.s3napback.plugins.module_utils.options import connection_from
+from ansible_collections.s3napback.s3napback.plugins.module_utils.probe import run_probe
 from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Bucket
 
 ARGUMENT_SPEC = {
     "bucket": {"type": "str", "required": True},
     "prefix": {"type": "str"},
     "html_report": {"type": "path"},
+    "probe": {"type": "bool", "default": False},
     **CONNECTION_ARGUMENT_SPEC,
 }
 
 
 def describe(module) -> dict:
-    bucket = Bucket(connection_from(module.params), module.params["bucket"])
+    connection = connection_from(module.params)
+    bucket = Bucket(connection, module.params["bucket"])
     bucket.check()
     now = datetime.datetime.now(datetime.timezone.utc)
     described = describe_bucket(bucket, module.params["prefix"] or "", now=now)
+    if module.params["probe"] and not module.check_mode:
+        described["probe"] = run_probe(connection, bucket.bucket, module.params["prefix"] or "")
     path = module.params["html_report"]
     if not path:
         return {"changed": False, **described}

@@ -13,6 +13,12 @@ from ansible_collections.s3napback.s3napback.plugins.module_utils.sources import
 
 moto, s3, bucket, keys = fixtures.moto, fixtures.s3, fixtures.bucket, fixtures.keys  # shared fixtures
 mariadb, postgresql = fixtures.mariadb, fixtures.postgresql
+tls_files, moto_tls, s3rver_tls, tls_store = (
+    fixtures.tls_files,
+    fixtures.moto_tls,
+    fixtures.s3rver_tls,
+    fixtures.tls_store,
+)
 
 
 @pytest.fixture

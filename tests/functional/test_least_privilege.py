@@ -12,6 +12,7 @@ from support import trees
 from support.processes import MotoServer
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils.backup import run_backup
+from ansible_collections.s3napback.s3napback.plugins.module_utils.probe import run_probe
 from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Connection
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -68,6 +69,9 @@ def test_a_host_held_to_the_policy_backs_up_and_rotates_its_own_prefix_only(tmp_
     assert sorted(second.rotated) == sorted([first.backup["key"], first.backup["manifest_key"]])
     stored = sorted(o["Key"] for o in admin.list_objects_v2(Bucket="fleet")["Contents"])
     assert stored == sorted([second.backup["key"], second.backup["manifest_key"], "web2/secret.txt"])
+    probed = run_probe(connection, "fleet", "web1")  # the store's probe, under the host's own prefix
+    assert probed["ok"], probed
+    assert sorted(o["Key"] for o in admin.list_objects_v2(Bucket="fleet")["Contents"]) == stored
 
     host = client(server.url, host_key)
     for what, attempt in {

@@ -1,12 +1,15 @@
 """A multipart upload declares CRC32, as s3transfer does: S3 checks every part against the CRC32
-botocore sends with it and keeps a checksum of the object made of them. An operator whose store
-rejects checksums sets request_checksum_calculation to when_required, and nothing is declared."""
+s3napback sends with it (in a header, never in the aws-chunked trailer that some stores keep as
+data) and keeps a checksum of the object made of them. An operator whose store rejects checksums
+sets checksum_calculation (or botocore's request_checksum_calculation) to when_required, and
+nothing is declared or sent."""
 
 import base64
 import io
 import os
 import zlib
 
+from support.faulty_proxy import FaultyProxy
 from support.fixtures import ACCESS_KEY, SECRET_KEY
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Bucket, Connection
@@ -55,3 +58,55 @@ def test_when_required_declares_no_checksum(moto, s3, bucket, monkeypatch):
     stored = s3.get_object_attributes(Bucket=bucket, Key="undeclared.gpg", ObjectAttributes=["Checksum"])
     assert stored["Checksum"]["ChecksumType"] == "FULL_OBJECT"  # S3 (and moto) then checksum it whole
     assert s3.get_object(Bucket=bucket, Key="undeclared.gpg")["Body"].read() == data
+
+
+def sent_checksums(url: str, bucket: str, data: bytes, monkeypatch, option=None, env=None) -> list[tuple]:
+    """(method, query words, CRC32 header, checksum algorithm declared) of each request of one
+    engine upload of ``data`` in 5 MiB parts, seen through a recording proxy."""
+    if env:
+        monkeypatch.setenv("AWS_REQUEST_CHECKSUM_CALCULATION", env)
+    port = int(url.rsplit(":", 1)[1])
+    with FaultyProxy(port, lambda *_request: None) as proxy:
+        connection = Connection(
+            access_key=ACCESS_KEY,
+            secret_key=SECRET_KEY,
+            region="us-east-1",
+            endpoint_url=proxy.url,
+            checksum_calculation=option,
+        )
+        with StreamUpload(Bucket(connection, bucket), "checked.gpg", {}, first_part=PART) as stream:
+            stream.feed(io.BytesIO(data))
+            stream.complete()
+    return [
+        (method, headers.get("x-amz-checksum-crc32"), headers.get("x-amz-checksum-algorithm"), headers)
+        for method, path, headers in proxy.requests
+        if path.endswith("/checked.gpg")
+    ]
+
+
+def test_when_supported_sends_each_parts_crc32_in_a_header_never_in_an_aws_chunked_trailer(moto, bucket, monkeypatch):
+    data = os.urandom(PART + MIB)
+    seen = sent_checksums(moto.url, bucket, data, monkeypatch, option="when_supported", env="when_required")
+    create, *parts, complete, head = seen
+    assert create[0] == "POST" and create[2] == "CRC32"
+    assert sorted(crc for _method, crc, _algorithm, _headers in parts) == sorted(
+        base64.b64encode(zlib.crc32(piece).to_bytes(4, "big")).decode() for piece in (data[:PART], data[PART:])
+    )
+    for _method, _crc, _algorithm, headers in parts:
+        assert "aws-chunked" not in headers.get("content-encoding", "") and "x-amz-trailer" not in headers
+        assert "x-amz-decoded-content-length" not in headers
+    assert sorted(int(headers["content-length"]) for *_sent, headers in parts) == [MIB, PART]  # plain bodies
+    assert complete[0] == "POST" and head[0] == "HEAD" and head[3].get("x-amz-checksum-mode") == "ENABLED"
+
+
+def test_the_option_when_required_sends_no_checksum_whatever_botocores_setting(moto, bucket, monkeypatch):
+    seen = sent_checksums(moto.url, bucket, os.urandom(PART + MIB), monkeypatch, option="when_required")
+    assert [(method, crc, algorithm) for method, crc, algorithm, _headers in seen] == [
+        ("POST", None, None),
+        ("PUT", None, None),
+        ("PUT", None, None),
+        ("POST", None, None),
+        ("HEAD", None, None),
+    ]
+    for _method, _crc, _algorithm, headers in seen:
+        assert not [name for name in headers if name.startswith("x-amz-checksum") or name == "x-amz-trailer"]

@@ -1,5 +1,6 @@
 """The S3 requests one backup makes: a stream that fits in the first part is one PutObject, sent
-only once the pipe has succeeded; a longer one is a multipart upload of parts."""
+only once the pipe has succeeded; a longer one is a multipart upload of parts. Each object written,
+the data object as its manifest, is then checked with one HEAD, and its data is never read back."""
 
 import datetime
 import os
@@ -14,12 +15,13 @@ DAY = datetime.datetime(2026, 12, 31, 2, 30, tzinfo=datetime.timezone.utc)
 MIB = 1024 * 1024
 
 
-def data_requests(make_request, moto, source, part_size):
-    """(method, kind) of every request on the backup's data object, and the outcome."""
+def data_requests(make_request, moto, source, part_size, manifests=False):
+    """(method, kind) of every request on the backup's data object (or, ``manifests``, on its
+    manifest), and the outcome."""
     seen = []
 
     def record(method, path, query):
-        if not path.endswith(".json") and path.count("/") > 1:  # an object, and not a manifest
+        if path.endswith(".json") == manifests and path.count("/") > 1:  # an object
             seen.append((method, next((q for q in ("partNumber", "uploads", "uploadId") if q in query), "object")))
 
     with FaultyProxy(moto.port, record) as proxy:
@@ -31,7 +33,7 @@ def test_a_stream_within_the_first_part_is_one_put(tmp_path, make_request, moto,
     source = tmp_path / "source"
     trees.build_tree(str(source))
     seen, outcome = data_requests(make_request, moto, source, 5 * MIB)
-    assert outcome.backup["bytes_out"] < 5 * MIB and seen == [("PUT", "object")]
+    assert outcome.backup["bytes_out"] < 5 * MIB and seen == [("PUT", "object"), ("HEAD", "object")]
     assert outcome.backup["key"] in bucket_contents(s3, bucket)
 
 
@@ -40,5 +42,19 @@ def test_a_longer_stream_is_a_multipart_upload(tmp_path, make_request, moto, s3,
     trees.build_tree(str(source))
     trees.write(str(source / "big.bin"), os.urandom(6 * MIB))
     seen, outcome = data_requests(make_request, moto, source, 5 * MIB)
-    assert seen == [("POST", "uploads"), ("PUT", "partNumber"), ("PUT", "partNumber"), ("POST", "uploadId")]
+    assert seen == [
+        ("POST", "uploads"),
+        ("PUT", "partNumber"),
+        ("PUT", "partNumber"),
+        ("POST", "uploadId"),
+        ("HEAD", "object"),
+    ]
     assert outcome.backup["key"] in bucket_contents(s3, bucket)
+
+
+def test_the_manifest_is_one_put_and_one_head(tmp_path, make_request, moto, s3, bucket):
+    source = tmp_path / "source"
+    trees.build_tree(str(source))
+    seen, outcome = data_requests(make_request, moto, source, 5 * MIB, manifests=True)
+    assert seen == [("PUT", "object"), ("HEAD", "object")]
+    assert outcome.backup["manifest_key"] in bucket_contents(s3, bucket)

@@ -8,6 +8,12 @@ from support.ansible_runner import BIN, ROOT
 
 moto, s3, bucket, keys = fixtures.moto, fixtures.s3, fixtures.bucket, fixtures.keys  # shared fixtures
 mariadb, postgresql = fixtures.mariadb, fixtures.postgresql
+tls_files, moto_tls, s3rver_tls, tls_store = (
+    fixtures.tls_files,
+    fixtures.moto_tls,
+    fixtures.s3rver_tls,
+    fixtures.tls_store,
+)
 
 
 @pytest.fixture(scope="session")

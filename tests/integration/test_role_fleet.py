@@ -1,10 +1,12 @@
 """The role rolls s3napback out to a fleet: three hosts, each with a root filesystem of its own
 (reached through the chroot connection plugin), jobs from group_vars and host_vars, one S3 server
-on loopback. Then each host's scheduled command, run exactly as cron or systemd would run it,
+on loopback that serves HTTPS with a certificate from a private CA, which the role installs on
+every host. Then each host's scheduled command, run exactly as cron or systemd would run it,
 backs that host up under its own prefix."""
 
 import json
 import os
+import pathlib
 import shlex
 import stat
 import time
@@ -34,7 +36,13 @@ def fleet(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def world(fleet, moto, s3, keys, mariadb, tmp_path_factory):
+def s3(moto_tls):
+    """The fleet's store, as the tests read it: the TLS server, verified with its CA."""
+    return moto_tls.client()
+
+
+@pytest.fixture(scope="module")
+def world(fleet, moto_tls, s3, keys, mariadb, tmp_path_factory):
     """The hosts' data, the bucket, and an inventory with group_vars and host_vars."""
     bucket = "fleet-backups"
     s3.create_bucket(Bucket=bucket)
@@ -54,7 +62,8 @@ def world(fleet, moto, s3, keys, mariadb, tmp_path_factory):
     group_vars = {
         "all": {
             "s3napback_bucket": bucket,
-            "s3napback_endpoint_url": moto.url,
+            "s3napback_endpoint_url": moto_tls.url,
+            "s3napback_aws_ca_bundle_content": pathlib.Path(moto_tls.ca).read_text(encoding="ascii"),
             "s3napback_region": "us-east-1",
             "s3napback_access_key": ACCESS_KEY,
             "s3napback_secret_key": SECRET_KEY,
@@ -151,13 +160,7 @@ def test_the_role_schedules_each_hosts_jobs_and_they_back_it_up(fleet, world, an
     assert all(c["failed"] == 0 and c["changed"] > 0 for c in counts.values()), counts
 
     for host in fleet.hosts.values():
-        config = os.stat(host.path("/etc/s3napback/config.yml"))
-        assert stat.S_IMODE(config.st_mode) == 0o600 and config.st_uid == 0
-        for directory in ("/var/lib/s3napback", "/var/lib/s3napback/gnupg", "/etc/s3napback"):
-            assert stat.S_IMODE(os.stat(host.path(directory)).st_mode) == 0o700, directory
-        gpg = "gpg --no-autostart --homedir /var/lib/s3napback/gnupg --with-colons"
-        secret_keys, public_keys = host.run(f"{gpg} --list-secret-keys"), host.run(f"{gpg} --list-keys")
-        assert secret_keys.stdout == "" and keys.fingerprint in public_keys.stdout
+        assert_configured(host, keys)
     # What only some jobs need was installed where they are, and nowhere else.
     installed = {
         name: host.run("for c in svnadmin mysqldump pg_dump; do command -v $c; done").stdout.split()
@@ -211,6 +214,21 @@ def test_the_role_schedules_each_hosts_jobs_and_they_back_it_up(fleet, world, an
     assert_second_run_changes_nothing(world, ansible_env)
 
 
+def assert_configured(host, keys) -> None:
+    """The host's configuration is root's alone, names the CA bundle the role installed, and its
+    keyring holds the public key only."""
+    config = os.stat(host.path("/etc/s3napback/config.yml"))
+    assert stat.S_IMODE(config.st_mode) == 0o600 and config.st_uid == 0
+    for directory in ("/var/lib/s3napback", "/var/lib/s3napback/gnupg", "/etc/s3napback"):
+        assert stat.S_IMODE(os.stat(host.path(directory)).st_mode) == 0o700, directory
+    written = yaml.safe_load(host.read("/etc/s3napback/config.yml"))
+    assert written["defaults"]["aws_ca_bundle"] == "/etc/s3napback/ca-bundle.pem"
+    assert "BEGIN CERTIFICATE" in host.read("/etc/s3napback/ca-bundle.pem")
+    gpg = "gpg --no-autostart --homedir /var/lib/s3napback/gnupg --with-colons"
+    secret_keys, public_keys = host.run(f"{gpg} --list-secret-keys"), host.run(f"{gpg} --list-keys")
+    assert secret_keys.stdout == "" and keys.fingerprint in public_keys.stdout
+
+
 def assert_second_run_changes_nothing(world, env):
     """A second run of the role changes nothing, on any host. Its wall time goes to
     tests/output/fleet-second-run.json, for docs/BENCHMARKS.md."""
@@ -259,6 +277,7 @@ def test_the_module_ad_hoc_beside_the_role(fleet, world, ansible_env, s3):
         "bucket": "{{ s3napback_bucket }}",
         "prefix": "adhoc/{{ inventory_hostname }}",
         "endpoint_url": "{{ s3napback_endpoint_url }}",
+        "aws_ca_bundle": "/etc/s3napback/ca-bundle.pem",  # the role's
         "region": "us-east-1",
         "access_key": "{{ s3napback_access_key }}",
         "secret_key": "{{ s3napback_secret_key }}",

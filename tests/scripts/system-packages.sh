@@ -17,6 +17,8 @@ if [ "${1:-}" = --tests ]; then
     [pg_dump]=postgresql-client [psql]=postgresql-client
     [debootstrap]=debootstrap [chroot]=coreutils [mount]=mount
     [chromium]=chromium [dpkg-deb]=dpkg
+    # s3rver, the S3 server that kept botocore's aws-chunked uploads as data, for the TLS tests
+    [node]=nodejs [npm]=npm
   )
 fi
 missing=("$@")

@@ -5,7 +5,10 @@ made up. ``rule(method, path, query)`` returns None to forward, or a fault:
 (status, S3 error code) answers with that error; ("reset", None) drops the connection once the
 request is read, without a reply; ("stall", seconds) waits that long before forwarding (past the
 client's timeout, a stalled server); ("slow", bytes per second) forwards at that rate, a slow link;
-("cut", None) forwards and sends the reply's headers and half its body, then drops the connection.
+("cut", None) forwards and sends the reply's headers and half its body, then drops the connection;
+("frame", None) forwards a body wrapped in aws-chunked framing, which is what a store that does not
+decode aws-chunked uploads keeps: a success reply over an object that is not what was sent.
+``requests`` records (method, path, headers) of every request, for tests of what was sent.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ class FaultyProxy:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.faults = 0
+        self.requests: list[tuple[str, str, dict]] = []
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -55,7 +59,12 @@ class FaultyProxy:
             def _handle(self):
                 body = self._body()
                 url = urllib.parse.urlsplit(self.path)
+                proxy.requests.append((self.command, url.path, {k.lower(): v for k, v in self.headers.items()}))
                 fault = proxy.rule(self.command, url.path, urllib.parse.parse_qs(url.query, keep_blank_values=True))
+                if fault is not None and fault[0] == "frame":
+                    proxy.faults += 1
+                    body = f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
+                    fault = None
                 if fault is not None and fault[0] in ("stall", "slow"):
                     proxy.faults += 1
                     time.sleep(fault[1] if fault[0] == "stall" else len(body) / fault[1])

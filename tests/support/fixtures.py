@@ -3,22 +3,82 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 import boto3
 import pytest
 
 from .db_servers import MariaDB, PostgreSQL
 from .keys import make_keys
-from .processes import MotoServer
+from .processes import MotoServer, S3rverServer
+from .tls import make_ca_and_server_cert
 
 ACCESS_KEY = "AKIAS3NAPBACKTESTING"
 SECRET_KEY = "s3napback-test-secret-9f2c1e7a4b"
 
 
-def client_for(url: str):
+def client_for(url: str, access_key: str = ACCESS_KEY, secret_key: str = SECRET_KEY, verify=None):
     return boto3.client(
-        "s3", endpoint_url=url, aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY, region_name="us-east-1"
+        "s3",
+        endpoint_url=url,
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+        region_name="us-east-1",
+        verify=verify,
     )
+
+
+@dataclass(frozen=True)
+class TlsStore:
+    """An S3 server reached over HTTPS with a certificate from a private CA, as users reach theirs."""
+
+    name: str
+    url: str
+    ca: str  # the CA bundle that verifies the server's certificate
+    access_key: str
+    secret_key: str
+
+    def client(self):
+        return client_for(self.url, self.access_key, self.secret_key, verify=self.ca)
+
+    def new_bucket(self) -> str:
+        name = f"tls-{uuid.uuid4().hex[:16]}"
+        self.client().create_bucket(Bucket=name)
+        return name
+
+    def connection_options(self) -> dict:
+        """The module's (and config file's) options that reach this store."""
+        return {
+            "endpoint_url": self.url,
+            "region": "us-east-1",
+            "access_key": self.access_key,
+            "secret_key": self.secret_key,
+            "aws_ca_bundle": self.ca,
+        }
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory):
+    return make_ca_and_server_cert(str(tmp_path_factory.mktemp("tls")))
+
+
+@pytest.fixture(scope="session")
+def moto_tls(tls_files):
+    with MotoServer(tls=tls_files) as server:
+        yield TlsStore("moto", server.url, tls_files.ca, ACCESS_KEY, SECRET_KEY)
+
+
+@pytest.fixture(scope="session")
+def s3rver_tls(tls_files, tmp_path_factory):
+    with S3rverServer(str(tmp_path_factory.mktemp("s3rver")), tls=tls_files) as server:
+        yield TlsStore("s3rver", server.url, tls_files.ca, server.ACCESS_KEY, server.SECRET_KEY)
+
+
+@pytest.fixture(params=["moto_tls", "s3rver_tls"])
+def tls_store(request) -> TlsStore:
+    """Each of the TLS servers in turn: moto (in memory) and s3rver (on disk, and the store that
+    kept botocore's aws-chunked framing as data)."""
+    return request.getfixturevalue(request.param)
 
 
 @pytest.fixture(scope="session")

@@ -38,32 +38,66 @@ def stop(process: subprocess.Popen, timeout: float = 10.0) -> None:
             process.wait()
 
 
-class MotoServer:
-    """moto's S3 API server in its own process (objects live in its memory: restart it after heavy
-    tests)."""
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+S3RVER = os.path.join(ROOT, "bench", "node_modules", "s3rver", "bin", "s3rver.js")
 
-    def __init__(self, env: dict | None = None):
+
+class S3Server:
+    """An S3 API server in a process of its own on 127.0.0.1, over HTTPS with the certificate of
+    ``tls`` (support.tls.TlsFiles) when given; subclasses say how to start it."""
+
+    def __init__(self, tls=None):
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = env or {}
+        self.tls = tls
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> MotoServer:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env={**os.environ, **self.env},
-        )
+    def launch(self, argv: list[str], **popen) -> None:
+        self.process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **popen)
         wait_for_port(self.port, self.process)
-        return self
 
     def stop(self) -> None:
         if self.process is not None:
             stop(self.process)
 
-    def __enter__(self) -> MotoServer:
+    def start(self):
+        raise NotImplementedError
+
+    def __enter__(self):
         return self.start()
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class MotoServer(S3Server):
+    """moto's S3 API server (objects live in its memory: restart it after heavy tests)."""
+
+    def __init__(self, env: dict | None = None, tls=None):
+        super().__init__(tls)
+        self.env = env or {}
+
+    def start(self) -> MotoServer:
+        argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)]
+        argv += ["--ssl-cert", self.tls.cert, "--ssl-key", self.tls.key] if self.tls else []
+        self.launch(argv, env={**os.environ, **self.env})
+        return self
+
+
+class S3rverServer(S3Server):
+    """s3rver (npm, installed in bench/node_modules by make) storing on disk in ``directory``, with
+    ``buckets`` made at start. It accepts only its built-in credentials, S3RVER/S3RVER."""
+
+    ACCESS_KEY = SECRET_KEY = "S3RVER"
+
+    def __init__(self, directory: str, buckets: tuple[str, ...] = (), tls=None):
+        super().__init__(tls)
+        self.directory, self.buckets = directory, buckets
+
+    def start(self) -> S3rverServer:
+        os.makedirs(self.directory, exist_ok=True)
+        argv = ["node", S3RVER, "-d", self.directory, "--address", "127.0.0.1", "--port", str(self.port)]
+        argv += ["--key", self.tls.key, "--cert", self.tls.cert] if self.tls else []
+        argv += ["--silent", "--no-vhost-buckets"] + [a for name in self.buckets for a in ("--configure-bucket", name)]
+        self.launch(argv)
+        return self

@@ -6,6 +6,7 @@ import pytest
 from ansible_collections.s3napback.s3napback.plugins.module_utils.compression import compressor
 from ansible_collections.s3napback.s3napback.plugins.module_utils.errors import BackupError
 from ansible_collections.s3napback.s3napback.plugins.module_utils.request import BackupRequest
+from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Connection
 from ansible_collections.s3napback.s3napback.plugins.module_utils.sources import DirectorySource
 from ansible_collections.s3napback.s3napback.plugins.module_utils.version import VERSION
 
@@ -55,3 +56,9 @@ def test_the_engine_version_is_the_collection_and_package_version():
         assert re.search(r"^version: (\S+)$", handle.read(), re.MULTILINE).group(1) == VERSION
     with open(os.path.join(ROOT, "pyproject.toml"), encoding="utf-8") as handle:
         assert re.search(r'^version = "(\S+)"$', handle.read(), re.MULTILINE).group(1) == VERSION
+
+
+def test_verify_lets_botocore_find_the_bundle_unless_one_is_given_or_checks_are_off():
+    assert Connection().verify is None  # botocore then reads AWS_CA_BUNDLE and the config's ca_bundle
+    assert Connection(aws_ca_bundle="/etc/ca.pem").verify == "/etc/ca.pem"
+    assert Connection(validate_certs=False, aws_ca_bundle="/etc/ca.pem").verify is False
