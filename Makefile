@@ -75,6 +75,19 @@ bench-completion: bench-system $(VENV)/.installed bench/node_modules/.installed
 bench-compression: $(VENV)/.installed
 	$(BIN)/python -m bench.compression --size $(SIZE) --rounds $(ROUNDS)
 
+## bench-index: a full backup's time and memory with and without the file index, on the data set and
+## a million small files, and ls of those (make bench-index SIZE=1G ROUNDS=3)
+.PHONY: bench-index
+bench-index: $(VENV)/.installed
+	PYTHONPATH=tests $(BIN)/python -m bench.index_cost --size $(SIZE) --rounds $(ROUNDS)
+
+## bench-files: find, a one-file and a 10% subtree restore through the file index, against the whole
+## chain and restic (make bench-files SIZE=1G ROUNDS=3 FILES_SERVERS=s3rver-tls)
+FILES_SERVERS ?= s3rver-tls
+.PHONY: bench-files
+bench-files: bench-system $(VENV)/.installed bench/node_modules/.installed
+	PYTHONPATH=tests $(BIN)/python -m bench.file_restore --size $(SIZE) --rounds $(ROUNDS) --servers $(FILES_SERVERS)
+
 bench-profile: $(VENV)/.installed
 	command -v openssl >/dev/null || tests/scripts/system-packages.sh openssl
 	PYTHONPATH=tests $(BIN)/python -m bench.profile

@@ -44,7 +44,7 @@ mkdir "$work/restored"
 keys=$(python -c "
 import boto3, sys
 keys = sorted(o['Key'] for o in boto3.client('s3', endpoint_url=sys.argv[1]).list_objects_v2(
-    Bucket='backups', Prefix='demo-host/')['Contents'] if not o['Key'].endswith('.json'))
+    Bucket='backups', Prefix='demo-host/')['Contents'] if not o['Key'].endswith(('.json', '.index')))
 print('\n'.join(keys))" "$endpoint")
 for key in $keys; do
   echo "applying $key"

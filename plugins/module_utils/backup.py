@@ -15,11 +15,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from . import gpg, naming
+from . import file_index, gpg, naming
 from .catalog import Backup, Chain, SetListing, build_listing, chain_problem, fetched
 from .compression import compressor
 from .errors import BackupError, JobFailed
 from .files import private_directory
+from .index_stream import IndexStream
 from .lock import SetLock
 from .manifest import build_manifest
 from .options import backup_requests, expands
@@ -29,7 +30,9 @@ from .request import BackupRequest
 from .s3 import Bucket, connected
 from .signature import Signer
 from .state import SetState
-from .upload import StreamUpload
+from .upload import MIN_PART_SIZE, StreamUpload
+
+INDEX_PART = MIN_PART_SIZE  # most indexes fit in one; a tree of a million files needs three
 
 
 @dataclass
@@ -213,36 +216,31 @@ class BackupRun:
             stages.append(gpg.Keyring(request.keyring_home).encrypt_stage(request.gpg_recipient))
         return stages
 
+    def _index_stages(self) -> list:
+        """The file index's compressor and gpg: the data's, with the compressor on one thread."""
+        request = self.request
+        stages = []
+        compress = compressor(request.compression).stage(request.compression_level, parallel=False)
+        if compress is not None:
+            stages.append(compress)
+        if request.encrypt:
+            stages.append(gpg.Keyring(request.keyring_home).encrypt_stage(request.gpg_recipient))
+        return stages
+
     def _store(self, plan: Plan, key: str) -> dict:
         request = self.request
         if not (plan.kind is not None):  # _locked_run stores only a plan with something to do
             raise AssertionError("_locked_run stores only a plan with something to do")
         started, clock = datetime.datetime.now(datetime.timezone.utc), time.monotonic()
         prepared = None
+        index = IndexStream(self._index_stages(), request.state_dir) if request.source.indexed else None
         try:
-            prepared = request.source.prepare(plan.kind, self.state)
-            progress = self.progress
-            report = (lambda size: progress("uploading", size)) if progress else None
-            # S3 refuses a lock date in the past: count from the later of the run's time and the clock's.
-            until = request.protection.retain_until(max(self.now, started))
-            with StreamUpload(
-                self._s3,
-                key,
-                request.protection.data_arguments(until),
-                first_part=request.part_size,
-                concurrency=request.upload_concurrency,
-                progress=report,
-                bandwidth_limit=request.bandwidth_limit,
-            ) as upload:
-                with Pipeline(self._stages(prepared.stage)) as pipe:
-                    streaming = time.monotonic()
-                    reader = _TimedReader(pipe.stdout)
-                    uploaded = upload.feed(reader)
-                    results = pipe.finish()
-                upload.complete()
-                timings = _timings(results, time.monotonic() - streaming, reader.waited)
-            if until is not None:
-                self._lock(key, until)
+            with index or contextlib.nullcontext():
+                prepared = request.source.prepare(plan.kind, self.state, index)
+                # S3 refuses a lock date in the past: count from the later of the run's time and the clock's.
+                until = request.protection.retain_until(max(self.now, started))
+                uploaded, results, timings = self._stream(prepared, key, until, index)
+                index_entry = self._store_index(key, index, until) if index else None
             source_result = results[0]
             duration = round(time.monotonic() - clock, 3)
             warnings = request.source.warnings(source_result) if source_result.returncode else []
@@ -263,6 +261,8 @@ class BackupRun:
                 warnings=warnings,
             )
             manifest.update(prepared.manifest)
+            if index_entry:
+                manifest["index"] = index_entry
             if request.protection.storage_class:
                 manifest["storage_class"] = request.protection.storage_class
             if until is not None:
@@ -276,6 +276,8 @@ class BackupRun:
         finally:
             if prepared is not None:
                 prepared.cleanup()
+            if index is not None:
+                index.close()
         try:
             self.state.commit(key, manifest["chain"], prepared.record, request.source.uses_snapshot)
         except BackupError as exc:
@@ -283,6 +285,7 @@ class BackupRun:
         return {
             "key": key,
             "manifest_key": naming.manifest_key(key),
+            "index_key": index_entry["key"] if index_entry else None,
             "kind": plan.kind,
             "parent": manifest["parent"],
             "bytes_in": manifest["bytes_in"],
@@ -292,6 +295,53 @@ class BackupRun:
             "tar_warnings": warnings,
             "timings": timings,
         }
+
+    def _stream(self, prepared, key: str, until, index: IndexStream | None) -> tuple:
+        """The source's stream through compressor and gpg into the data object, completed (and
+        locked) only once every stage exited well: what was uploaded, the stages' results, timings."""
+        request = self.request
+        progress = self.progress
+        report = (lambda size: progress("uploading", size)) if progress else None
+        with StreamUpload(
+            self._s3,
+            key,
+            request.protection.data_arguments(until),
+            first_part=request.part_size,
+            concurrency=request.upload_concurrency,
+            progress=report,
+            bandwidth_limit=request.bandwidth_limit,
+        ) as upload:
+            with Pipeline(self._stages(prepared.stage)) as pipe:
+                streaming = time.monotonic()
+                reader = _TimedReader(pipe.stdout)
+                uploaded = upload.feed(reader)
+                try:
+                    results = pipe.finish()
+                except BackupError as exc:
+                    index_failure = index.failure() if index is not None and exc.stage == "tar" else None
+                    raise (index_failure or exc) from exc
+            if index is not None:
+                index.finish(self.state.pending_snapshot)
+            upload.complete()
+            timings = _timings(results, time.monotonic() - streaming, reader.waited)
+        if until is not None:
+            self._lock(key, until)
+        return uploaded, results, timings
+
+    def _store_index(self, key: str, index: IndexStream, until) -> dict:
+        """Upload the file index beside the data object (which goes too if this fails): what the
+        manifest records of it."""
+        index_key = naming.index_key(key)
+        try:
+            arguments = self.request.protection.manifest_arguments(until)
+            with StreamUpload(self._s3, index_key, arguments, first_part=INDEX_PART, concurrency=2) as upload:
+                uploaded = upload.feed(index.body)
+                upload.complete()
+        except BaseException:
+            with contextlib.suppress(BackupError):
+                self._s3.delete(key)  # a data object without its index is not the backup asked for
+            raise
+        return {"key": index_key, "format": file_index.VERSION, "bytes": uploaded.size, "sha256": uploaded.sha256}
 
     def _lock(self, key: str, until: datetime.datetime) -> None:
         try:
@@ -306,8 +356,10 @@ class BackupRun:
             manifest_key = naming.manifest_key(key)
             self._s3.check_kept(manifest_key, self._s3.write_json(manifest_key, manifest, extra))
         except BackupError:
-            with contextlib.suppress(BackupError):
-                self._s3.delete(key)  # a data object without its manifest is no backup
+            # a data object without its manifest is no backup, and its index indexes nothing
+            for written in [key, *([naming.index_key(key)] if manifest.get("index") else [])]:
+                with contextlib.suppress(BackupError):
+                    self._s3.delete(written)
             raise
 
     def _rotate(self, listing: SetListing, key: str, dry_run: bool = False) -> list[str]:

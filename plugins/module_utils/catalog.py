@@ -22,10 +22,21 @@ class Backup:
     kind: str
     stamp: datetime.datetime
     size: int
+    indexed: bool = False  # its file index is in the bucket
 
     @property
     def manifest_key(self) -> str:
         return naming.manifest_key(self.key)
+
+    @property
+    def index_key(self) -> str:
+        return naming.index_key(self.key)
+
+    @property
+    def keys(self) -> list[str]:
+        """Its objects in the order rotation deletes them: the manifest first, so that a backup
+        half deleted is a stray, never a manifest pointing at nothing."""
+        return [self.manifest_key, *([self.index_key] if self.indexed else []), self.key]
 
 
 @dataclass
@@ -49,6 +60,7 @@ class SetListing:
     backups: list[Backup] = field(default_factory=list)
     strays: list[str] = field(default_factory=list)  # data objects whose manifest never came
     lonely_manifests: list[str] = field(default_factory=list)  # manifests whose data is gone
+    lonely_indexes: list[str] = field(default_factory=list)  # file indexes whose data is gone
 
     @property
     def newest(self) -> Backup | None:
@@ -74,7 +86,8 @@ class SetListing:
         return None
 
     def with_backup(self, backup: Backup) -> SetListing:
-        return SetListing(sorted([*self.backups, backup], key=lambda b: b.key), self.strays, self.lonely_manifests)
+        backups = sorted([*self.backups, backup], key=lambda b: b.key)
+        return SetListing(backups, self.strays, self.lonely_manifests, self.lonely_indexes)
 
 
 def build_listing(objects: list[tuple[str, int]], prefix: str) -> SetListing:
@@ -85,16 +98,19 @@ def build_listing(objects: list[tuple[str, int]], prefix: str) -> SetListing:
         basename = key[len(prefix) :]
         if "/" in basename:
             continue
-        if basename.endswith(naming.MANIFEST_SUFFIX):
-            data = key[: -len(naming.MANIFEST_SUFFIX)]
-            if data not in sizes and naming.parse_data_key(basename[: -len(naming.MANIFEST_SUFFIX)]):
-                listing.lonely_manifests.append(key)
+        companion = next((s for s in (naming.MANIFEST_SUFFIX, naming.INDEX_SUFFIX) if basename.endswith(s)), None)
+        if companion:
+            data = key[: -len(companion)]
+            if data not in sizes and naming.parse_data_key(basename[: -len(companion)]):
+                lonely = listing.lonely_manifests if companion == naming.MANIFEST_SUFFIX else listing.lonely_indexes
+                lonely.append(key)
             continue
         parts = naming.parse_data_key(basename)
         if parts is None:
             continue
         if naming.manifest_key(key) in sizes:
-            listing.backups.append(Backup(key, parts.kind, naming.parse_stamp(parts.stamp), sizes[key]))
+            stamp = naming.parse_stamp(parts.stamp)
+            listing.backups.append(Backup(key, parts.kind, stamp, sizes[key], naming.index_key(key) in sizes))
         else:
             listing.strays.append(key)
     return listing

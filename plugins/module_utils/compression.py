@@ -18,11 +18,15 @@ class Compressor:
     levels: tuple[int, int]
     argv: tuple[str, ...]  # without the level option
     decompress_argv: tuple[str, ...] = ()
+    parallel: tuple[str, ...] = ()  # options that spread the work over the cores
 
-    def stage(self, level: int | None) -> Stage | None:
+    def stage(self, level: int | None, parallel: bool = True) -> Stage | None:
+        """The compressing process; ``parallel=False`` for a small side stream (the file index)
+        that should take neither a core nor a worker's memory from the backup's own."""
         if not self.argv:
             return None
-        return Stage(self.name, [*self.argv, f"-{self.default_level if level is None else level}"])
+        options = self.parallel if parallel else ()
+        return Stage(self.name, [*self.argv, *options, f"-{self.default_level if level is None else level}"])
 
     def level_problem(self, level: int | None) -> str | None:
         if level is None:
@@ -44,8 +48,9 @@ COMPRESSORS = {
         ".zst",
         3,
         (1, 19),
-        ("zstd", "--quiet", "--stdout", "-T0", "-B2M"),
+        ("zstd", "--quiet", "--stdout"),
         ("zstd", "--decompress", "--quiet", "--stdout"),
+        ("-T0", "-B2M"),
     ),
     "gzip": Compressor("gzip", ".gz", 6, (1, 9), ("gzip", "--stdout"), ("gzip", "--decompress", "--stdout")),
     "none": Compressor("none", "", 0, (0, 0), ()),

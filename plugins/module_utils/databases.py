@@ -158,7 +158,7 @@ class MySQLSource(BaseSource):
             "socket": self.login.unix_socket,
         }
 
-    def prepare(self, kind: str, state: SetState) -> Prepared:
+    def prepare(self, kind: str, state: SetState, index=None) -> Prepared:
         options = mysql_options_file(self.login)  # must be mysqldump's first option
         argv = ["mysqldump", f"--defaults-extra-file={options}", *self.dump_options]
         argv += ["--all-databases"] if self.database is None else [self.database]
@@ -195,7 +195,7 @@ class PostgreSQLSource(BaseSource):
             "host": self.login.unix_socket or self.login.host,
         }
 
-    def prepare(self, kind: str, state: SetState) -> Prepared:
+    def prepare(self, kind: str, state: SetState, index=None) -> Prepared:
         passfile = pgpass_file(self.login)
         connection, env = pg_connection(self.login, passfile)
         if self.database is None:

@@ -10,6 +10,8 @@ ansible_collections.s3napback.s3napback.plugins.module_utils.host_command``.
     s3napback [--config FILE] [--json] list [JOB ...] [--probe]
     s3napback [--config FILE] [--json] restore JOB --dest DIR [--at TIME] [--path P ...] [--force] [KEYS]
     s3napback [--config FILE] [--json] verify JOB [--at TIME] [KEYS]
+    s3napback [--config FILE] [--json] ls JOB [PATH ...] [--at TIME] [KEYS]
+    s3napback [--config FILE] [--json] find JOB PATTERN [KEYS]
     KEYS: --gpg-home DIR | --gpg-private-key-file FILE, and --passphrase-file FILE, --gpg-verify-key-file FILE
 
 Exit codes: 0 done, 3 nothing to do (no job was due), 1 a job failed (the others still ran), 2 usage
@@ -37,6 +39,7 @@ import time
 from . import config
 from .backup import run_backup
 from .errors import BackupError, Terminated
+from .host_browse import add_browse_commands, add_key_arguments, find, key_options, ls
 from .inventory import describe_set
 from .naming import set_prefix
 from .options import connection_from, login_from
@@ -225,16 +228,6 @@ def _log_probe(args, name: str, probe: dict) -> None:
             _log(args, name, f"probe_{check['name']}={json.dumps(check['detail'])}")
 
 
-def _read_secret_file(path: str | None) -> str | None:
-    if path is None:
-        return None
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read().rstrip("\n")
-    except OSError as exc:
-        raise BackupError("config", f"cannot read {path}: {exc.strerror}") from exc
-
-
 def _target_of(job) -> str:
     """The restore option --dest stands for: the source's type (a new repository, a database), or
     a directory."""
@@ -257,10 +250,8 @@ def _restore(args, jobs: list) -> tuple[int, list]:
         paths=getattr(args, "path", None) or [],
         force=getattr(args, "force", False),
         verify=args.command == "verify",
-        gpg_home=args.gpg_home,
-        gpg_private_key=_read_secret_file(args.gpg_private_key_file),
-        gpg_passphrase=_read_secret_file(args.passphrase_file),
-        gpg_verify_key=_read_secret_file(args.gpg_verify_key_file),
+        index=getattr(args, "index", True),
+        **key_options(args),
     )
     progress = Progress(job.name, sys.stderr, sys.stderr.isatty() and not args.json)
     try:
@@ -325,21 +316,23 @@ def _parser() -> argparse.ArgumentParser:
     for command in (restore, verify):
         command.add_argument("job", metavar="JOB")
         command.add_argument("--at", help="ISO 8601 date or time (default: the newest backup)")
-        command.add_argument("--gpg-home", help="a GnuPG home that holds the secret key")
-        command.add_argument("--gpg-private-key-file", help="a file with the armored secret key")
-        command.add_argument("--passphrase-file", help="a file with the secret key's passphrase")
-        command.add_argument(
-            "--gpg-verify-key-file", help="the host's signing public key: every manifest must be signed by it"
-        )
+        add_key_arguments(command)
     into = restore.add_mutually_exclusive_group(required=True)
     into.add_argument("--dest", help="an empty or absent directory, a new repository, or a database to restore into")
     into.add_argument("--dump-to", help="write the decrypted, decompressed dump to this file instead")
     restore.add_argument("--path", action="append", help="restore only this member (repeatable)")
     restore.add_argument("--force", action="store_true", help="replace the contents of a non-empty --dest")
+    restore.add_argument(
+        "--no-index",
+        dest="index",
+        action="store_false",
+        help="with --path: apply the whole chain in a scratch tree instead of reading only what holds the paths",
+    )
+    add_browse_commands(commands)
     return parser
 
 
-COMMANDS = {"run": _run, "list": _list, "restore": _restore, "verify": _restore}
+COMMANDS = {"run": _run, "list": _list, "restore": _restore, "verify": _restore, "ls": ls, "find": find}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,9 +23,19 @@ def _set_of(key: str) -> str | None:
     directory, _slash, basename = key.rpartition("/")
     if not directory:
         return None
-    if basename.endswith(naming.MANIFEST_SUFFIX):
-        basename = basename[: -len(naming.MANIFEST_SUFFIX)]
+    for suffix in (naming.MANIFEST_SUFFIX, naming.INDEX_SUFFIX):
+        if basename.endswith(suffix):
+            basename = basename[: -len(suffix)]
     return directory + "/" if naming.parse_data_key(basename) else None
+
+
+def _missing_indexes(backups: list) -> list[str]:
+    """Index keys a backup should have and lacks: once a set's backups have indexes, every later
+    one does (the newest manifest's own claim is checked where it is read)."""
+    first = next((number for number, backup in enumerate(backups) if backup.indexed), None)
+    if first is None:
+        return []
+    return [backup.index_key for backup in backups[first:] if not backup.indexed]
 
 
 def describe_set(bucket: Bucket, set_prefix: str, objects: list, uploads: list, now: datetime.datetime) -> dict:
@@ -35,12 +45,18 @@ def describe_set(bucket: Bucket, set_prefix: str, objects: list, uploads: list, 
     problems = [f"diff without its full: {b.key}" for b in orphans]
     problems += [f"manifest without its object: {k}" for k in listing.lonely_manifests]
     problems += [f"object without its manifest (a failed run?): {k}" for k in listing.strays]
+    problems += [f"file index without its object: {k}" for k in listing.lonely_indexes]
+    problems += [f"file index missing: {k}" for k in _missing_indexes(listing.backups)]
     problems += [f"unfinished upload: {u['key']} (upload id {u['upload_id']})" for u in uploads]
     newest = listing.newest
     source = None
     if newest is not None:
         try:
-            source = bucket.read_json(newest.manifest_key).get("source")
+            manifest = bucket.read_json(newest.manifest_key)
+            source = manifest.get("source")
+            missing = f"file index missing: {newest.index_key}"
+            if manifest.get("index") and not newest.indexed and missing not in problems:
+                problems.append(missing)
         except BackupError as exc:
             problems.append(f"unreadable manifest {newest.manifest_key}: {exc.cause}")
         except (ValueError, AttributeError) as exc:

@@ -63,6 +63,24 @@ LOGIN_ARGUMENT_SPEC = {
 }
 
 
+# Which set, as of when, and which of its paths: for the modules that read backups (set_request.py).
+SET_ARGUMENT_SPEC = {
+    "bucket": {"type": "str", "required": True},
+    "prefix": {"type": "str"},
+    "name": {"type": "str", "required": True},
+    "at": {"type": "str"},
+    "paths": {"type": "list", "elements": "str", "default": []},
+}
+
+# The operator's secret key (and the host's signing key), for the modules that read backups.
+SECRET_KEY_ARGUMENT_SPEC = {
+    "gpg_home": {"type": "path"},
+    "gpg_private_key": {"type": "str", "no_log": True},
+    "gpg_passphrase": {"type": "str", "no_log": True},
+    "gpg_verify_key": {"type": "str", "no_log": False},
+}
+
+
 def require_libraries(module) -> None:
     """Fail the task with Ansible's standard message when boto3 (botocore) or python-gnupg is missing."""
     if s3.botocore is None:

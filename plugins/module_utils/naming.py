@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 MANIFEST_SUFFIX = ".json"
+INDEX_SUFFIX = ".index"  # a directory backup's file index (file_index.py)
 KINDS = ("full", "diff")
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~+-]{0,199}$")
@@ -101,6 +102,10 @@ def manifest_key(key: str) -> str:
     return key + MANIFEST_SUFFIX
 
 
+def index_key(key: str) -> str:
+    return key + INDEX_SUFFIX
+
+
 @dataclass(frozen=True)
 class KeyParts:
     stamp: str
@@ -111,6 +116,6 @@ class KeyParts:
 def parse_data_key(basename: str) -> KeyParts | None:
     """The parts of a data object's base name, or None for anything that is not one."""
     match = _DATA_KEY_RE.match(basename)
-    if not match or basename.endswith(MANIFEST_SUFFIX):
+    if not match or basename.endswith((MANIFEST_SUFFIX, INDEX_SUFFIX)):
         return None
     return KeyParts(match["stamp"], match["kind"], match["ext"])

@@ -10,58 +10,45 @@ object of the chain applied cleanly, so a failure leaves ``dest`` exactly as it 
 from __future__ import annotations
 
 import contextlib
-import datetime
 import hashlib
 import os
-import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
 from typing import Callable
 
 from . import naming
-from .catalog import Backup, Chain, SetListing, build_listing, chain_problem, fetched
+from .browse import encoded
+from .catalog import Backup
 from .compression import decompressor_stage
 from .databases import Login, database_loader
 from .download import read_object
 from .errors import BackupError
 from .gpg import DecryptionKeys
+from .index_reader import NoIndex, read_chain
 from .pipeline import Pipeline, Stage
-from .s3 import Bucket, Connection, connected
-from .signature import Verifier
+from .point_in_time import chain_at
+from .restore_paths import SELECTED, Selection, move_into, names_file, remove_extras, select
+from .s3 import Bucket, connected
+from .set_request import SetRequest
 
 TARGETS = ("dest", "svn_repository", "mysql_database", "postgresql_database", "dump_to", "verify")
 
 
 @dataclass(frozen=True)
-class RestoreRequest:
-    bucket: str
-    name: str
-    connection: Connection = field(default_factory=Connection)
-    prefix: str | None = None
-    at: str | None = None  # ISO 8601 date or timestamp; None: the newest backup
+class RestoreRequest(SetRequest):
     dest: str | None = None  # a directory set's target
     svn_repository: str | None = None  # a Subversion set's target: the new repository
     mysql_database: str | None = None  # a MySQL set's target database (created if absent)
     postgresql_database: str | None = None  # a PostgreSQL set's target database (created if absent)
     dump_to: str | None = None  # any set: the decrypted, decompressed stream into this file
     login: Login = field(default_factory=Login)
-    paths: list[str] = field(default_factory=list)
     force: bool = False
     verify: bool = False
-    gpg_home: str | None = None
-    gpg_private_key: str | None = None
-    gpg_passphrase: str | None = None
-    gpg_verify_key: str | None = None  # armored public key that must have signed every manifest
-
-    @property
-    def key_prefix(self) -> str:
-        return naming.host_prefix(self.prefix)
+    index: bool = True  # paths: read only what holds them, through the file index (restore_paths.py)
 
     def problems(self) -> list[str]:
-        found = [naming.name_problem(self.name), naming.prefix_problem(self.key_prefix)]
-        if not self.bucket:
-            found.append("bucket must not be empty")
+        found = super().problems()
         targets = [name for name in TARGETS if getattr(self, name)]
         if len(targets) != 1:
             found.append(
@@ -76,15 +63,7 @@ class RestoreRequest:
                 found.append(f"{name} {getattr(self, name)!r} must be an absolute path")
         if self.paths and not self.dest:
             found.append("paths needs dest")
-        for path in self.paths:
-            if path.startswith("/") or ".." in path.split("/"):
-                found.append(f"path {path!r} must be relative to the backed-up directory, without '..'")
-        try:
-            point_in_time(self.at)
-        except ValueError as exc:
-            found.append(str(exc))
-        found += self.connection.problems()
-        return [problem for problem in found if problem]
+        return found
 
 
 @dataclass(frozen=True)
@@ -142,35 +121,11 @@ class RestoreOutcome:
     bytes: int
     dest: str | None
     verified: bool
+    method: str = "chain"  # "chain": every object of the chain applied; "index": only those holding paths
+    note: str | None = None  # why a paths restore applied the whole chain
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
-
-
-def point_in_time(text: str | None) -> datetime.datetime | None:
-    """``text`` as an aware UTC moment: a date means the end of that day (UTC); a naive time is UTC."""
-    if text is None:
-        return None
-    value = str(text).strip()
-    try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            day = datetime.date.fromisoformat(value)
-            return datetime.datetime.combine(day, datetime.time.max, datetime.timezone.utc).replace(microsecond=0)
-        moment = datetime.datetime.fromisoformat(re.sub(r"Z$", "+00:00", value))
-    except ValueError:
-        raise ValueError(f"at {value!r} is not an ISO 8601 date or timestamp, such as 2026-11-26T03:00:00Z") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.timezone.utc)
-    return moment.astimezone(datetime.timezone.utc)
-
-
-def select_chain(listing: SetListing, at: datetime.datetime | None) -> list[Backup]:
-    """The newest full at or before ``at`` and the diffs after it, up to ``at``."""
-    eligible = [b for b in listing.backups if at is None or b.stamp <= at]
-    fulls = [index for index, backup in enumerate(eligible) if backup.kind == "full"]
-    if not fulls:
-        return []
-    return eligible[fulls[-1] :]
 
 
 class RestoreRun:
@@ -181,7 +136,7 @@ class RestoreRun:
         self.progress = progress or (lambda _stage, _size: None)
         self._done = 0
         self.check_mode = check_mode
-        self.set_prefix = naming.set_prefix(request.key_prefix, request.name)
+        self.set_prefix = request.set_prefix
         self.bucket: Bucket | None = None
         self.manifests: dict[str, dict] = {}
 
@@ -215,11 +170,12 @@ class RestoreRun:
             dest=target,
             verified=False,
         )
-        if self.check_mode:
-            return outcome
-        if target and option in ("dest", "svn_repository"):
+        if target and option in ("dest", "svn_repository") and not self.check_mode:
             self._check_target(option, target)
-        with DecryptionKeys(request.gpg_home, request.gpg_private_key, request.gpg_passphrase) as keys:
+        with request.keys() as keys:
+            selection = self._selection(chain, keys, outcome) if option == "dest" and request.paths else None
+            if self.check_mode:
+                return outcome
             if request.verify:
                 for backup in chain:
                     self._apply(backup, keys, Stage("verify", list(fmt.verify)))
@@ -232,9 +188,66 @@ class RestoreRun:
                 with loader as stage:
                     for backup in chain:
                         self._apply(backup, keys, stage)
+            elif selection is not None:
+                self._restore_selected(target, chain, selection, keys)
             else:
                 self._restore_into(target, fmt, chain, keys)
         return outcome
+
+    def _selection(self, chain: list[Backup], keys: DecryptionKeys, outcome: RestoreOutcome) -> Selection | None:
+        """What of the chain holds the paths asked for, through the file indexes; None (and a note
+        in ``outcome``) where the whole chain is applied instead: asked so, or backups made
+        before indexes. A missing or damaged index fails: ``index: false`` is the way around it."""
+        if not self.request.index:
+            outcome.note = "index: false: the whole chain was applied"
+            return None
+        try:
+            index = read_chain(self._s3, chain, self.manifests, keys)
+        except NoIndex as exc:
+            outcome.note = f"{exc.cause}: the whole chain was applied"
+            return None
+        selection = select(index, [encoded(path) for path in self.request.paths])
+        read = [chain[number] for number in sorted(selection.objects)]
+        outcome.method = "index"
+        outcome.objects = [o for o in outcome.objects if o["key"] in {b.key for b in read}]
+        outcome.bytes = sum(backup.size for backup in read)
+        return selection
+
+    def _restore_selected(self, target: str, chain: list[Backup], selection: Selection, keys: DecryptionKeys) -> None:
+        """Extract the selected members object by object into a work directory beside ``target``,
+        older objects through a staging directory, then move it into place."""
+        dest, work = self._work_directory(target)
+        names = f"{work}.names"  # outside the work directory, whose times tar sets
+        newest = len(chain) - 1
+        try:
+            os.mkdir(names, 0o700)
+            for number in sorted(selection.objects):
+                plan = selection.objects[number]
+                into = work if number == newest else os.path.join(work, f".s3napback-stage-{number}")
+                os.makedirs(into, exist_ok=True)
+                extract = ["tar", "--extract", "--file=-", f"--directory={into}", *SELECTED]
+                extract.append(f"--files-from={names_file(names, number, plan)}")
+                self._apply(chain[number], keys, Stage("tar", extract))
+                if number == newest:
+                    remove_extras(work, plan)
+                else:
+                    move_into(work, into, plan)
+            self._move_into_place(work, dest)
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+        finally:
+            shutil.rmtree(names, ignore_errors=True)
+
+    def _work_directory(self, target: str) -> tuple[str, str]:
+        """``target`` without a trailing slash, and a new work directory beside it."""
+        dest = target.rstrip("/")
+        parent = os.path.dirname(dest)
+        try:
+            os.makedirs(parent, exist_ok=True)
+            return dest, tempfile.mkdtemp(prefix=f".{os.path.basename(dest)}.restoring-", dir=parent)
+        except OSError as exc:
+            raise BackupError("restore", f"cannot write next to {dest}: {exc.strerror}") from exc
 
     def _dump_to(self, path: str, chain: list[Backup], keys: DecryptionKeys) -> None:
         """The chain's decrypted, decompressed streams, one after the other, into ``path``."""
@@ -251,27 +264,7 @@ class RestoreRun:
             raise
 
     def _chain(self) -> list[Backup]:
-        listing = build_listing(self._s3.list(self.set_prefix), self.set_prefix)
-        where = f"{self.request.bucket}/{self.set_prefix}"
-        if not listing.backups:
-            raise BackupError("restore", f"there is no backup in {where}")
-        at = point_in_time(self.request.at)
-        chain = select_chain(listing, at)
-        if not chain:
-            when = f" at or before {naming.iso(at)}" if at is not None else ""
-            raise BackupError("restore", f"there is no full backup in {where}{when}")
-        manifests = self._s3.read_json_each([backup.manifest_key for backup in chain])
-        for backup in chain:
-            document = manifests[backup.manifest_key]
-            if isinstance(document, dict):
-                self.manifests[backup.key] = document
-        problem = chain_problem(Chain(chain[0], chain[1:]), fetched(manifests))
-        if problem:
-            raise BackupError("restore", f"the chain is broken: {problem}")
-        if self.request.gpg_verify_key:
-            with Verifier(self.request.gpg_verify_key) as verify:
-                for backup in chain:
-                    verify(backup.key, self.manifests[backup.key])
+        chain, self.manifests = chain_at(self._s3, self.set_prefix, self.request.at, self.request.gpg_verify_key)
         return chain
 
     def _check_target(self, option: str, path: str) -> None:
@@ -283,17 +276,12 @@ class RestoreRun:
     def _restore_into(self, target: str, fmt: Format, chain: list[Backup], keys: DecryptionKeys) -> None:
         """Apply the whole chain into a work directory beside ``target``, then move it into place.
 
-        With ``paths``, still the whole chain is applied: a diff records deletions, renames and
-        type changes in its directories' entries, which tar replays only when it extracts those
-        directories. Only the asked-for paths are then carried over.
+        With ``paths`` (``index: false``, or backups made before file indexes), still the whole
+        chain is applied: a diff records deletions, renames and type changes in its directories'
+        entries, which tar replays only when it extracts those directories. Only the asked-for
+        paths are then carried over.
         """
-        dest = target.rstrip("/")
-        parent = os.path.dirname(dest)
-        try:
-            os.makedirs(parent, exist_ok=True)
-            work = tempfile.mkdtemp(prefix=f".{os.path.basename(dest)}.restoring-", dir=parent)
-        except OSError as exc:
-            raise BackupError("restore", f"cannot write next to {dest}: {exc.strerror}") from exc
+        dest, work = self._work_directory(target)
         selected = f"{work}.selected"
         try:
             if fmt.create:

@@ -16,10 +16,7 @@ from .schedule import Schedule
 
 
 def _keys_of(backups: list[Backup]) -> list[str]:
-    keys = []
-    for backup in reversed(backups):
-        keys += [backup.manifest_key, backup.key]
-    return keys
+    return [key for backup in reversed(backups) for key in backup.keys]
 
 
 def expired_groups(listing: SetListing, fulls: int) -> list[list[str]]:
@@ -95,6 +92,7 @@ def _leftovers(listing: SetListing, orphans: list[Backup], oldest_kept: str) -> 
     keys = _keys_of([b for b in orphans if b.key < oldest_kept])
     keys += [k for k in listing.strays if k < oldest_kept]
     keys += [k for k in listing.lonely_manifests if k < oldest_kept]
+    keys += [k for k in listing.lonely_indexes if k < oldest_kept]
     return keys
 
 

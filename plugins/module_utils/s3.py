@@ -282,6 +282,16 @@ class Bucket:
         """A small object's bytes in one GET (large ones stream through download.read_object)."""
         return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
 
+    @_translated("looking for {0}")
+    def exists(self, key: str) -> bool:
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=key)
+        except botocore.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+                return False
+            raise
+        return True
+
     @_translated("reading {0}")
     def head(self, key: str) -> ObjectVersion:
         reply = self.client.head_object(Bucket=self.bucket, Key=key)

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-from . import naming
+from . import file_index, naming
 from .errors import BackupError
 from .pipeline import Stage, StageResult
 from .state import SetState
@@ -34,7 +34,9 @@ class Prepared:
 
 class BaseSource:
     """What a source does unless it knows better: nothing tells in advance that it is unchanged,
-    and its tool reports no input size and no warnings."""
+    its tool reports no input size and no warnings, and it keeps no file index."""
+
+    indexed = False
 
     def unchanged(self, state: SetState) -> str | None:
         return None
@@ -58,6 +60,7 @@ class DirectorySource(BaseSource):
     type = "directory"
     incremental = True
     uses_snapshot = True
+    indexed = True  # tar lists what it stores into the backup's file index (index_stream.py)
     extension = ".tar"
 
     def default_name(self) -> str:
@@ -79,10 +82,11 @@ class DirectorySource(BaseSource):
     def describe(self) -> dict:
         return {"type": self.type, "path": self.path, "exclude": list(self.exclude)}
 
-    def prepare(self, kind: str, state: SetState) -> Prepared:
-        return Prepared(self.stage(state.prepare(kind)))
+    def prepare(self, kind: str, state: SetState, index=None) -> Prepared:
+        """``index``: the IndexStream that tar writes its listing into."""
+        return Prepared(self.stage(state.prepare(kind), index))
 
-    def stage(self, snapshot: str) -> Stage:
+    def stage(self, snapshot: str, index=None) -> Stage:
         argv = [
             "tar",
             "--create",
@@ -97,8 +101,10 @@ class DirectorySource(BaseSource):
             f"--directory={self.path}",
         ]
         argv += [f"--exclude={pattern}" for pattern in self.exclude]
-        argv.append(".")
-        return Stage("tar", argv, warning_codes=(1,), env={"LC_ALL": "C"})
+        if index is None:
+            return Stage("tar", [*argv, "."], warning_codes=(1,), env={"LC_ALL": "C"})
+        argv += index.tar_options()
+        return Stage("tar", [*argv, "."], warning_codes=(1,), env=file_index.LISTING_ENV, pass_fds=index.tar_fds)
 
     @staticmethod
     def bytes_in(result: StageResult) -> int | None:

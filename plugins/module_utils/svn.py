@@ -77,7 +77,7 @@ class SvnSource(BaseSource):
             return f"no new revision since r{last}"
         return None
 
-    def prepare(self, kind: str, state: SetState) -> Prepared:
+    def prepare(self, kind: str, state: SetState, index=None) -> Prepared:
         head = youngest(self.path)  # dump exactly up to here, so the recorded revision is the one stored
         last = state.record().get("revision")
         if kind == "diff" and not isinstance(last, int):

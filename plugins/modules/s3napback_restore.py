@@ -24,7 +24,9 @@ author:
   - s3napback developers (@s3napback)
 extends_documentation_fragment:
   - s3napback.s3napback.s3_connection
+  - s3napback.s3napback.backup_set
   - s3napback.s3napback.database_login
+  - s3napback.s3napback.secret_key
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -35,22 +37,6 @@ attributes:
   platform:
     platforms: posix
 options:
-  bucket:
-    description: The bucket that holds the set.
-    type: str
-    required: true
-    version_added: 0.1.0
-  prefix:
-    description:
-      - The key prefix of the backed-up host's sets. Defaults to this host's fully qualified
-        domain name. Set it when restoring another host's backup.
-    type: str
-    version_added: 0.1.0
-  name:
-    description: The set's name, as the backup module returned it in RV(ignore:backup_set.name).
-    type: str
-    required: true
-    version_added: 0.1.0
   at:
     description:
       - The point in time to restore, as an ISO 8601 timestamp (C(2026-11-26T03:00:00Z); a time
@@ -95,10 +81,25 @@ options:
   paths:
     description:
       - Restore only these members, relative to the backed-up directory (C(etc/app.conf),
-        C(var/www)). A directory brings everything below it.
+        C(var/www)). A directory brings everything below it, and the directories above each path
+        come with the owner, mode and time they had.
+      - The backups' file indexes say which objects hold these paths as of O(at), and under which
+        names. Only those objects are read and only those members extracted, with no scratch copy
+        of the tree. A path that did not exist then fails the task, naming the last backup that had
+        it.
+      - Backups made before s3napback kept file indexes are restored by applying the whole chain in
+        a scratch directory beside O(dest) (it needs the tree's size for a moment); RV(note) says so.
     type: list
     elements: str
     default: []
+    version_added: 0.1.0
+  index:
+    description:
+      - With O(paths), read the file indexes to fetch only what holds the paths. V(false) applies
+        the whole chain instead, the way around an index that is missing or damaged (which fails
+        the task otherwise).
+    type: bool
+    default: true
     version_added: 0.1.0
   force:
     description: Replace the contents of a non-empty O(dest).
@@ -109,32 +110,6 @@ options:
     description: Read, decrypt and check the whole chain without writing any file.
     type: bool
     default: false
-    version_added: 0.1.0
-  gpg_home:
-    description:
-      - A GnuPG home directory that holds the secret key. Not needed with O(gpg_private_key).
-    type: path
-    version_added: 0.1.0
-  gpg_private_key:
-    description:
-      - The ASCII-armored secret key. It is imported into a private temporary keyring (in
-        C(/dev/shm), a tmpfs, unless E(TMPDIR) is set) that is removed, with its gpg-agent, when
-        the task ends; if the task is killed before it can clean up, by the next restore on the host.
-    type: str
-    version_added: 0.1.0
-  gpg_passphrase:
-    description:
-      - The passphrase of the secret key. It reaches gpg through a pipe, never its command line or
-        environment.
-    type: str
-    version_added: 0.1.0
-  gpg_verify_key:
-    description:
-      - The ASCII-armored public key of the backed-up host's O(s3napback.s3napback.s3napback#module:gpg_sign_key).
-        Every manifest of the chain must carry a valid signature by it, checked before anything is
-        restored, so an object or manifest swapped or edited by anyone who can write to the
-        bucket is refused.
-    type: str
     version_added: 0.1.0
 requirements:
   - python-gnupg >= 0.4.9
@@ -192,7 +167,9 @@ at:
   type: str
   sample: "2026-11-20T03:15:00Z"
 objects:
-  description: The objects applied in order (in check mode, that would be), a full first.
+  description:
+    - The objects applied in order (in check mode, that would be), a full first. With O(paths) and
+      the file indexes, only the objects that hold the paths (and the newest, for directories).
   returned: success
   type: list
   elements: dict
@@ -227,6 +204,22 @@ verified:
   description: Whether the chain was read and checked in full (O(verify=true)).
   returned: success
   type: bool
+method:
+  description:
+    - V(index) when the file indexes chose the objects that hold O(paths) and RV(objects) lists only
+      those; V(chain) when every object of the chain was applied.
+  returned: success
+  type: str
+  version_added: 0.1.0
+  sample: index
+note:
+  description: Why a restore of O(paths) applied the whole chain, or V(null).
+  returned: success
+  type: str
+  version_added: 0.1.0
+  sample: >-
+    web1.example.com/dir-etc/20261116T031502Z-full.tar.zst.gpg has no file index (made before
+    s3napback kept them): the whole chain was applied
 stage:
   description: On failure, the stage that failed, such as V(restore), V(gpg), V(tar), V(s3).
   returned: failure
@@ -237,29 +230,25 @@ stage:
 from ansible_collections.s3napback.s3napback.plugins.module_utils.module_support import (
     CONNECTION_ARGUMENT_SPEC,
     LOGIN_ARGUMENT_SPEC,
+    SECRET_KEY_ARGUMENT_SPEC,
+    SET_ARGUMENT_SPEC,
     run_module,
 )
 from ansible_collections.s3napback.s3napback.plugins.module_utils.options import LOGIN, connection_from, login_from
 from ansible_collections.s3napback.s3napback.plugins.module_utils.restore import RestoreRequest, run_restore
 
 ARGUMENT_SPEC = {
-    "bucket": {"type": "str", "required": True},
-    "prefix": {"type": "str"},
-    "name": {"type": "str", "required": True},
-    "at": {"type": "str"},
+    **SET_ARGUMENT_SPEC,
     "dest": {"type": "path"},
     "svn_repository": {"type": "path"},
     "mysql_database": {"type": "str"},
     "postgresql_database": {"type": "str"},
     "dump_to": {"type": "path"},
     **LOGIN_ARGUMENT_SPEC,
-    "paths": {"type": "list", "elements": "str", "default": []},
     "force": {"type": "bool", "default": False},
     "verify": {"type": "bool", "default": False},
-    "gpg_home": {"type": "path"},
-    "gpg_private_key": {"type": "str", "no_log": True},
-    "gpg_passphrase": {"type": "str", "no_log": True},
-    "gpg_verify_key": {"type": "str", "no_log": False},
+    "index": {"type": "bool", "default": True},
+    **SECRET_KEY_ARGUMENT_SPEC,
     **CONNECTION_ARGUMENT_SPEC,
 }
 

@@ -62,7 +62,7 @@ def damage(s3, bucket, key):
 
 
 def test_the_guide_has_the_blocks_this_test_runs():
-    assert set(BLOCKS) == {"check", "restore"}
+    assert set(BLOCKS) == {"check", "restore", "find", "one-file"}
 
 
 def test_the_guides_commands_restore_the_chain_as_the_source_was(tmp_path, moto, bucket, keys, chain):
@@ -90,3 +90,18 @@ def test_the_guides_restore_stops_at_a_damaged_object(tmp_path, moto, s3, bucket
     damage(s3, bucket, damaged)
     done = run_block("restore", moto, keys, BUCKET=bucket, KEYS="\n".join(object_keys), DEST=str(tmp_path / "r"))
     assert f"stopped at {damaged}\n" in done.stderr
+
+
+def test_the_guides_one_file_commands_find_the_newest_copy_and_extract_it(tmp_path, moto, bucket, keys, chain):
+    """etc/app.conf changes every day: each backup's index lists it, and the last one extracts it."""
+    object_keys, picture = chain
+    found = run_block("find", moto, keys, BUCKET=bucket, KEYS="\n".join(object_keys), FILE="etc/app.conf")
+    assert found.returncode == 0, found.stderr
+    lines = found.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == object_keys  # a full and two diffs, each stored it
+    assert all(line.endswith('"./etc/app.conf"') for line in lines)
+    holder = lines[-1].split()[0]
+    dest = tmp_path / "one"
+    extracted = run_block("one-file", moto, keys, BUCKET=bucket, HOLDER=holder, FILE="etc/app.conf", DEST=str(dest))
+    assert extracted.returncode == 0, extracted.stderr
+    assert trees.picture(str(dest))[b"etc/app.conf"] == picture[b"etc/app.conf"]

@@ -49,7 +49,7 @@ def test_run_backs_up_every_job_under_crons_bare_environment_then_has_nothing_to
     lines = first.stdout.splitlines()
     assert len(lines) == 2 and all(" status=ok kind=full key=host1/" in line for line in lines)
     assert [line.split()[1] for line in lines] == ["etc", "www"]
-    assert len(bucket_contents(s3, bucket)) == 4
+    assert len(bucket_contents(s3, bucket)) == 6  # an object, its manifest and its file index per job
     second = s3napback(config, "run")
     assert second.returncode == 3 and second.stdout.count("status=nothing") == 2
     assert SECRET_KEY not in first.stdout + first.stderr + second.stdout + second.stderr

@@ -51,5 +51,6 @@ def test_debris_is_reported_set_by_set(tmp_path, make_request, s3, bucket):
     assert f"manifest without its object: {keys_made[0]}.json" in problems
     assert f"object without its manifest (a failed run?): {keys_made[2]}" in problems
     assert any(p.startswith(f"unfinished upload: {set_prefix}/20270105T000000Z-diff") for p in problems)
-    assert len(problems) == 4
+    assert f"file index without its object: {keys_made[0]}.index" in problems
+    assert len(problems) == 5
     assert report["problems"] == [f"host1/{request.set_name}: {p}" for p in problems]

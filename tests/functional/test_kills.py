@@ -55,21 +55,22 @@ def encrypting(pid):
         return False
 
 
-def kill_when_running(name, deadline=20.0):
-    """SIGKILL this process's pipeline stage ``name`` once it runs; True if it was found."""
+def kill_when_running(name, deadline=20.0, index=False):
+    """SIGKILL this process's pipeline stage ``name`` once it runs; True if it was found. A
+    directory backup runs a second zstd and gpg for its file index, started before the data's:
+    ``index`` picks that one, the oldest, else the data's, the newest."""
     ends = time.monotonic() + deadline
     while time.monotonic() < ends:
-        for pid in children_named(name):
-            if name == "gpg" and not encrypting(pid):
-                continue
-            time.sleep(0.5)  # well into the stream
-            os.kill(pid, signal.SIGKILL)
+        if [pid for pid in children_named(name) if name != "gpg" or encrypting(pid)]:
+            time.sleep(0.5)  # well into the stream, both pipes' stages started
+            found = sorted(pid for pid in children_named(name) if name != "gpg" or encrypting(pid))
+            os.kill(found[0] if index else found[-1], signal.SIGKILL)
             return True
         time.sleep(0.05)
     return False
 
 
-def run_and_kill(request, stage):
+def run_and_kill(request, stage, index=False):
     """Run a backup in a thread and kill ``stage`` under it; the BackupError it ends with."""
     outcome = {}
 
@@ -81,7 +82,7 @@ def run_and_kill(request, stage):
 
     thread = threading.Thread(target=backup)
     thread.start()
-    killed = kill_when_running(stage)
+    killed = kill_when_running(stage, index=index)
     thread.join(120)
     assert killed and not thread.is_alive()
     assert "error" in outcome, f"the run did not fail: {outcome}"
@@ -110,6 +111,21 @@ def test_a_killed_directory_stage_records_nothing(stage, tmp_path, make_request,
     restored = tmp_path / "restored"
     restore_set(request, keys, dest=str(restored))
     assert trees.differences(trees.picture(str(big_tree)), trees.picture(str(restored))) == []
+
+
+@pytest.mark.parametrize("stage", ["zstd", "gpg"])
+def test_a_killed_stage_of_the_file_index_records_nothing(stage, tmp_path, make_request, s3, bucket, keys, big_tree):
+    """tar writes its listing into the index's own compressor and gpg: killing one of those
+    fails the backup by its name, not as tar's broken pipe."""
+    request = make_request(big_tree)
+    run_backup(request, now=DAY)
+    objects, state = bucket_contents(s3, bucket), state_files(str(tmp_path / "state"))
+    trees.write(str(big_tree / "big.bin"), os.urandom(BIG))
+    error = run_and_kill(make_request(big_tree, bandwidth_limit=LIMIT), stage, index=True)
+    assert str(error) == f"index {stage}: killed by signal SIGKILL"
+    assert bucket_contents(s3, bucket) == objects and open_uploads(s3, bucket) == []
+    assert state_files(str(tmp_path / "state")) == state
+    assert run_backup(request, now=DAY + datetime.timedelta(days=1)).backup["kind"] == "diff"
 
 
 def assert_aftermath(s3, bucket, tmp_path, objects, state):

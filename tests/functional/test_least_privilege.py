@@ -66,9 +66,10 @@ def test_a_host_held_to_the_policy_backs_up_and_rotates_its_own_prefix_only(tmp_
     request = make_request(source, bucket="fleet", prefix="web1", connection=connection, diffs=0, fulls=1)
     first = run_backup(request, now=DAY)
     second = run_backup(request, now=DAY + datetime.timedelta(days=1))
-    assert sorted(second.rotated) == sorted([first.backup["key"], first.backup["manifest_key"]])
+    made = ("key", "manifest_key", "index_key")
+    assert sorted(second.rotated) == sorted(first.backup[k] for k in made)
     stored = sorted(o["Key"] for o in admin.list_objects_v2(Bucket="fleet")["Contents"])
-    assert stored == sorted([second.backup["key"], second.backup["manifest_key"], "web2/secret.txt"])
+    assert stored == sorted([*(second.backup[k] for k in made), "web2/secret.txt"])
     probed = run_probe(connection, "fleet", "web1")  # the store's probe, under the host's own prefix
     assert probed["ok"], probed
     assert sorted(o["Key"] for o in admin.list_objects_v2(Bucket="fleet")["Contents"]) == stored

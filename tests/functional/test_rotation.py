@@ -55,7 +55,7 @@ def test_weeks_of_runs_with_gaps_keep_fulls_chains(tmp_path, make_request, s3, b
         assert all(len(chain) <= 3 for chain in chains)
         assert all(key.split("/")[-1].split("-")[1].startswith("full") for key in (c[0] for c in chains))
         objects = bucket_contents(s3, bucket)
-        assert len(objects) == 2 * sum(len(c) for c in chains), "every data object has its manifest and vice versa"
+        assert len(objects) == 3 * sum(len(c) for c in chains), "every data object has its manifest and index"
     assert len(chains_in(s3, bucket)) == 2
     assert any(len(rotated) > 0 for rotated in rotations)
     assert kinds.count("full") >= 20 // 3 - 1 and "diff" in kinds

@@ -34,7 +34,9 @@ def test_full_then_diffs_restore_byte_for_byte_at_every_step(tmp_path, make_requ
         keys_made.append(outcome.backup["key"])
 
     assert open_uploads(s3, bucket) == []
-    assert bucket_contents(s3, bucket) == sorted(keys_made + [k + ".json" for k in keys_made])
+    assert bucket_contents(s3, bucket) == sorted(
+        keys_made + [k + suffix for k in keys_made for suffix in (".json", ".index")]
+    )
     set_prefix = "host1/" + outcome.backup_set["name"] + "/"
     for step, picture in enumerate(pictures):
         destination = tmp_path / f"restore-{step}"
@@ -153,7 +155,7 @@ def test_check_mode_reports_the_plan_and_touches_nothing(tmp_path, make_request,
         make_request(source, force=True, force_full=True), now=DAY + datetime.timedelta(hours=4), check_mode=True
     )
     assert forced.changed and forced.backup["kind"] == "full" and forced.backup["key"] > made.backup["key"]
-    assert bucket_contents(s3, bucket) == sorted([made.backup["key"], made.backup["manifest_key"]])
+    assert bucket_contents(s3, bucket) == sorted(made.backup[k] for k in ("key", "manifest_key", "index_key"))
 
 
 def test_a_file_changing_while_tar_reads_it_is_a_warning_not_a_failure(tmp_path, make_request):
@@ -181,4 +183,4 @@ def test_a_file_changing_while_tar_reads_it_is_a_warning_not_a_failure(tmp_path,
         stop.set()
         writer.join()
     assert outcome.changed and outcome.backup["kind"] == "full"
-    assert any("growing.log: file changed as we read it" in w for w in outcome.backup["tar_warnings"])
+    assert any('growing.log": file changed as we read it' in w for w in outcome.backup["tar_warnings"])

@@ -64,7 +64,7 @@ def test_an_object_the_store_did_not_keep_as_sent_fails_the_backup_and_is_remove
     assert state_files(state) == {}  # no snapshot: the next run is a full again
     again = run_backup(make_request(source, state_dir=str(state)), now=DAY)
     assert again.backup["kind"] == "full"
-    assert sorted(bucket_contents(s3, bucket)) == sorted([again.backup["key"], again.backup["manifest_key"]])
+    assert sorted(bucket_contents(s3, bucket)) == sorted(again.backup[k] for k in ("key", "manifest_key", "index_key"))
 
 
 def test_a_diff_the_store_mangled_leaves_the_chain_and_the_snapshot_as_they_were(

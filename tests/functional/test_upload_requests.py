@@ -21,7 +21,7 @@ def data_requests(make_request, moto, source, part_size, manifests=False):
     seen = []
 
     def record(method, path, query):
-        if path.endswith(".json") == manifests and path.count("/") > 1:  # an object
+        if path.endswith(".json") == manifests and not path.endswith(".index") and path.count("/") > 1:
             seen.append((method, next((q for q in ("partNumber", "uploads", "uploadId") if q in query), "object")))
 
     with FaultyProxy(moto.port, record) as proxy:

@@ -52,7 +52,7 @@ def back_up_the_fleet(tmp_path, moto, bucket, keys, now):
 def stored(s3, bucket, host, name):
     """What the S3 server holds for a set: its bytes and its backups' kinds, oldest first."""
     listing = s3.list_objects_v2(Bucket=bucket, Prefix=f"{host}/{name}/")["Contents"]
-    data = sorted(item["Key"] for item in listing if not item["Key"].endswith(".json"))
+    data = sorted(item["Key"] for item in listing if not item["Key"].endswith((".json", ".index")))
     return sum(item["Size"] for item in listing), [key.rsplit("/", 1)[1].split("-")[1].split(".")[0] for key in data]
 
 

@@ -41,7 +41,7 @@ def test_playbook_full_idempotence_diff_errors_then_manual_restore(tmp_path, ans
 
     made = json.loads((tmp_path / "made.json").read_text())
     assert bucket_contents(s3, bucket) == sorted(
-        [made["full"], made["diff"], made["full"] + ".json", made["diff"] + ".json"]
+        key + suffix for key in (made["full"], made["diff"]) for suffix in ("", ".json", ".index")
     )
     assert open_uploads(s3, bucket) == []
     destination = tmp_path / "restored"
@@ -125,7 +125,7 @@ def test_one_ad_hoc_call_backs_up_a_directory(tmp_path, ansible_env, moto, s3, b
     assert result["changed"] and result["backup"]["kind"] == "full"
     assert result["backup_set"]["name"].startswith("dir-")
     assert [stage["stage"] for stage in result["backup"]["timings"]["stages"]] == ["tar", "zstd", "gpg"]
-    assert bucket_contents(s3, bucket) == sorted([result["backup"]["key"], result["backup"]["manifest_key"]])
+    assert bucket_contents(s3, bucket) == sorted(result["backup"][k] for k in ("key", "manifest_key", "index_key"))
     assert SECRET_KEY not in run.stdout
 
     repeated = ad_hoc_result(ansible("ansible", *command, "-a", json.dumps(arguments), env=env).stdout)
@@ -140,7 +140,8 @@ def test_one_ad_hoc_call_backs_up_a_directory(tmp_path, ansible_env, moto, s3, b
             ("directory", "svn_parent", "gpg_recipient", "endpoint_url", "secret_key", "fulls", "force_full"),
         ),
         ("s3napback_restore", ("at", "dest", "svn_repository", "paths", "verify", "gpg_private_key", "gpg_passphrase")),
-        ("s3napback_info", ("bucket", "prefix", "endpoint_url")),
+        ("s3napback_info", ("bucket", "prefix", "endpoint_url", "probe")),
+        ("s3napback_file_info", ("name", "at", "paths", "find", "gpg_private_key", "aws_ca_bundle")),
     ],
 )
 def test_ansible_doc_renders_every_module(ansible_env, module, options):

@@ -1,6 +1,7 @@
-"""The three modules over HTTPS with a private CA, as installed by ansible-galaxy and called by
+"""The modules over HTTPS with a private CA, as installed by ansible-galaxy and called by
 ``ansible``: the bundle as the option (backup) and from AWS_CA_BUNDLE, the module's environment
-fallback (restore); the info module's probe; a wrong bundle fails the task with one line."""
+fallback (restore); the info module's probe; ls and find through the file indexes, and one
+directory restored from them; a wrong bundle fails the task with one line."""
 
 import json
 
@@ -41,6 +42,17 @@ def test_backup_probe_and_restore_through_the_modules_over_tls(tmp_path, ansible
     assert [set_["name"] for set_ in info["sets"]] == ["src"] and info["problems"] == []
     chunked = next(check for check in info["probe"]["checks"] if check["name"] == "aws_chunked")
     assert chunked["ok"] is (tls_store.name == "moto"), chunked
+    keys_option = {"name": "src", "gpg_home": keys.secret_home}
+    listed = call("s3napback_file_info", {**connection, **keys_option, "paths": ["etc"]}, ansible_env)
+    assert [entry["path"] for entry in listed["files"]] == ["etc", "etc/app.conf", "etc/secret.key"]
+    found = call("s3napback_file_info", {**connection, **keys_option, "find": "*.conf"}, ansible_env)
+    assert [(v["path"], v["backup"]) for v in found["versions"]] == [("etc/app.conf", backup["backup"]["key"])]
+    one = call("s3napback_restore", {**connection, **keys_option, "dest": str(tmp_path / "one"), "paths": ["bin"]},
+               ansible_env)  # fmt: skip
+    assert one["method"] == "index" and sorted(p.name for p in (tmp_path / "one" / "bin").iterdir()) == [
+        "hardlink-to-tool",
+        "tool",
+    ]
     from_env = {name: value for name, value in connection.items() if name != "aws_ca_bundle"}
     restored = call(
         "s3napback_restore",

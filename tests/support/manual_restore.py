@@ -11,7 +11,7 @@ DECOMPRESS = {".zst": ["zstd", "-d", "-c", "-q"], ".gz": ["gzip", "-d", "-c"]}
 def chain_keys(client, bucket: str, set_prefix: str, until: str | None = None) -> list[str]:
     """The newest full at or before ``until`` and the diffs after it, in key order."""
     listed = client.list_objects_v2(Bucket=bucket, Prefix=set_prefix).get("Contents", [])
-    keys = sorted(o["Key"] for o in listed if not o["Key"].endswith(".json"))
+    keys = sorted(o["Key"] for o in listed if not o["Key"].endswith((".json", ".index")))
     keys = [k for k in keys if until is None or k <= until]
     fulls = [i for i, key in enumerate(keys) if "-full." in key]
     return keys[fulls[-1] :]

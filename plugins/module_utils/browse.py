@@ -1,0 +1,84 @@
+# s3napback's engine: plain Python shared by the modules and the host command. Private to this
+# collection; its interfaces may change without notice.
+"""Browsing a directory set through its file indexes, without reading a data object: the tree as
+of a point in time (``ls``), and every version of the paths that match a glob (``find``)."""
+
+from __future__ import annotations
+
+import os
+
+from . import naming
+from .catalog import build_listing
+from .chain_index import versions
+from .errors import BackupError
+from .file_index import display
+from .index_reader import NoIndex, read_chain
+from .point_in_time import chain_at, checked_manifests
+from .s3 import Bucket
+from .set_request import SetRequest
+
+
+class BrowseRequest(SetRequest):
+    """The set to look into: ``at`` and ``paths`` for ls; find looks at every backup."""
+
+
+def encoded(path: str) -> bytes:
+    """A path as the user gave it, as the bytes of a name (``./`` and outer slashes dropped)."""
+    raw = os.fsencode(path).strip(b"/")
+    return raw[2:] if raw.startswith(b"./") else b"" if raw == b"." else raw
+
+
+def _connected(request: BrowseRequest) -> Bucket:
+    problems = request.problems()
+    if problems:
+        raise BackupError("config", "; ".join(problems))
+    bucket = Bucket(request.connection, request.bucket)
+    bucket.check()
+    return bucket
+
+
+def list_tree(request: BrowseRequest) -> dict:
+    """The tree as of ``request.at``: each path with its type, size, mtime and the backup that
+    holds its content."""
+    bucket = _connected(request)
+    chain, manifests = chain_at(bucket, request.set_prefix, request.at, request.gpg_verify_key)
+    with request.keys() as keys:
+        index = read_chain(bucket, chain, manifests, keys)
+    entries = index.entries(len(chain) - 1, [encoded(path) for path in request.paths])
+    missing = [path for path in request.paths if not any(_under(e.path, encoded(path)) for e in entries)]
+    if missing:
+        raise BackupError("index", f"not in the backup of {naming.iso(chain[-1].stamp)}: {', '.join(missing)}")
+    return {
+        "at": naming.iso(chain[-1].stamp),
+        "backup": chain[-1].key,
+        "files": [index.describe(entry) for entry in entries],
+    }
+
+
+def _under(path: bytes, top: bytes) -> bool:
+    return not top or path == top or path.startswith(top + b"/")
+
+
+def find_versions(request: BrowseRequest, pattern: str) -> dict:
+    """Every version of every path matching ``pattern`` across every chain of the set."""
+    bucket = _connected(request)
+    listing = build_listing(bucket.list(request.set_prefix), request.set_prefix)
+    chains, _orphans = listing.chains()
+    if not chains:
+        raise BackupError("index", f"there is no backup in {request.bucket}/{request.set_prefix}")
+    read, skipped = [], []
+    with request.keys() as keys:
+        for chain in chains:
+            manifests = checked_manifests(bucket, chain.backups, request.gpg_verify_key)
+            try:
+                read.append(read_chain(bucket, chain.backups, manifests, keys))
+            except NoIndex:
+                skipped.append(chain.full.key)
+    times = {backup.key: naming.iso(backup.stamp) for backup in listing.backups}
+    found = versions(read, pattern)
+    return {
+        "pattern": pattern,
+        "versions": [version.as_dict(times[version.backup]) for version in found],
+        "paths": sorted({display(version.path) for version in found}),
+        "chains_without_index": skipped,
+    }

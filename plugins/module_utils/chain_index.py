@@ -1,0 +1,183 @@
+# s3napback's engine: plain Python shared by the modules and the host command. Private to this
+# collection; its interfaces may change without notice.
+"""A chain's file indexes read together: which paths exist as of each backup, and which backup
+holds each one's content, under which name.
+
+tar's snapshot of backup k lists every directory with its inode and entries: ``Y`` stored in k,
+``N`` stored before. An ``N`` entry's content is where the same entry was in backup k-1, found
+through its directory's inode, as tar finds it: a directory renamed between two backups keeps its
+inode, and its unchanged files stay in the older backup under the old name.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from .file_index import BackupIndex, DamagedIndex, Member, display
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Where a path's content is: the position of the backup in the chain, the member's path there."""
+
+    backup: int
+    path: bytes
+
+
+def join(directory: bytes, name: bytes) -> bytes:
+    return directory + b"/" + name if directory else name
+
+
+def member_name(member: Member) -> bytes:
+    """The member's name in the archive, as tar lists and extracts it (``./etc/``, ``./etc/a``)."""
+    if not member.path:
+        return b"./"
+    return b"./" + member.path + (b"/" if member.type == "directory" else b"")
+
+
+def _states(indexes: Sequence[BackupIndex]) -> Iterator[dict[bytes, Holder]]:
+    """The state of the tree as of each backup in turn: every path mapped to its holder."""
+    previous: dict[bytes, Holder] = {}
+    previous_dirs: dict[int, bytes] = {}
+    for number, index in enumerate(indexes):
+        state: dict[bytes, Holder] = {}
+        for directory in index.directories:
+            state[directory.path] = Holder(number, directory.path)
+            before = previous_dirs.get(directory.inode, directory.path)
+            for flag, name in directory.entries:
+                if flag == "D":
+                    continue  # a directory: its own record places it
+                path = join(directory.path, name)
+                if flag == "Y" or not number:
+                    state[path] = Holder(number, path)
+                    continue
+                holder = previous.get(join(before, name)) or previous.get(path)
+                if holder is None:
+                    raise DamagedIndex(f"{display(path)} is said to be stored before backup {number}, but is not")
+                state[path] = holder
+        previous, previous_dirs = state, {d.inode: d.path for d in index.directories}
+        yield state
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A path as of a backup: its member (metadata as stored) and the backup that holds it."""
+
+    path: bytes
+    member: Member
+    holder: Holder
+
+
+class ChainIndex:
+    """The indexes of a chain, full first, with the keys of their backups."""
+
+    def __init__(self, keys: Sequence[str], indexes: Sequence[BackupIndex]):
+        if len(keys) != len(indexes) or not keys:
+            raise AssertionError("one index per backup of a non-empty chain")
+        self.keys, self.indexes = list(keys), list(indexes)
+
+    def member(self, holder: Holder) -> Member:
+        found = self.indexes[holder.backup].members.get(holder.path)
+        if found is None:
+            raise DamagedIndex(f"{display(holder.path)} is not listed in {self.keys[holder.backup]}'s index")
+        return found
+
+    def describe(self, entry: Entry) -> dict:
+        """What ``ls`` shows of an entry: a name tar stored as a link to another shows as the
+        file it is, with that file's size and a ``hardlink_to``."""
+        member = entry.member
+        shown = member.as_dict()
+        if member.type == "hardlink" and member.target is not None:
+            linked = self.indexes[entry.holder.backup].members.get(member.target)
+            shown.update(type="file", size=linked.size if linked else 0, hardlink_to=display(member.target))
+            shown.pop("target", None)
+        shown["path"] = display(entry.path)
+        return {**shown, "backup": self.keys[entry.holder.backup]}
+
+    def state(self, number: int) -> dict[bytes, Holder]:
+        """Every path as of backup ``number`` (a position in the chain) and its holder."""
+        for position, state in enumerate(_states(self.indexes[: number + 1])):
+            if position == number:
+                return state
+        raise AssertionError("number is a position in the chain")
+
+    def entries(self, number: int, under: Sequence[bytes] = ()) -> list[Entry]:
+        """The tree as of backup ``number``, sorted; only what is at or below ``under`` if given."""
+        state = self.state(number)
+        wanted = [path.strip(b"/") for path in under]
+        paths = sorted(p for p in state if not wanted or any(_within(p, w) for w in wanted))
+        return [Entry(path, self.member(state[path]), state[path]) for path in paths]
+
+    def last_seen(self, path: bytes, before: int) -> int | None:
+        """The newest backup before ``before`` whose tree holds ``path``, or None."""
+        last = None
+        for position, state in enumerate(_states(self.indexes[:before])):
+            if path in state:
+                last = position
+        return last
+
+
+def _within(path: bytes, top: bytes) -> bool:
+    return not top or path == top or path.startswith(top + b"/")
+
+
+def matches(path: bytes, pattern: str) -> bool:
+    """Shell glob on the path: a pattern with a ``/`` matches the whole relative path, one without
+    matches the last component, as ``find -name`` does."""
+    text = path.decode("utf-8", "surrogateescape")
+    return fnmatch.fnmatchcase(text if "/" in pattern else text.rsplit("/", 1)[-1], pattern)
+
+
+@dataclass
+class Version:
+    path: bytes
+    member: Member
+    backup: str  # the key of the first backup whose tree has this version at this path
+    stored_in: str  # the key of the backup whose object holds its content
+    deleted_in: str | None = None  # the key of the backup in which the path stopped existing after it
+
+    def as_dict(self, time: str) -> dict:
+        shown = {**self.member.as_dict(), "path": display(self.path)}
+        return {
+            **shown,
+            "backup": self.backup,
+            "time": time,
+            "stored_in": self.stored_in,
+            "deleted_in": self.deleted_in,
+        }
+
+
+def _same(one: Member, other: Member) -> bool:
+    """Whether two stored copies are the same version: a full stores every file again."""
+    return all(getattr(one, name) == getattr(other, name) for name in ("type", "size", "mtime", "target", "mode"))
+
+
+def versions(chains: Sequence[ChainIndex], pattern: str) -> list[Version]:
+    """Every version of every path matching ``pattern`` across ``chains`` (oldest first): a new
+    one wherever a path appears or its content differs from the last (a full that stores the same
+    file again makes none), and the backup where the path stopped existing."""
+    found: list[Version] = []
+    current: dict[bytes, Version] = {}  # the live version of each matching path
+    matching: dict[bytes, bool] = {}  # most paths are in every backup: glob each once
+    for chain in chains:
+        for number, state in enumerate(_states(chain.indexes)):
+            key = chain.keys[number]
+            for path in [p for p in current if p not in state]:
+                current.pop(path).deleted_in = key
+            for path, holder in state.items():
+                hit = matching.get(path)
+                if hit is None:
+                    hit = matching[path] = matches(path, pattern)
+                if not hit:
+                    continue
+                live = current.get(path)
+                if live is not None and holder.backup != number and live.stored_in == chain.keys[holder.backup]:
+                    continue  # unchanged since this chain stored it
+                member = chain.member(holder)
+                if live is not None and _same(live.member, member):
+                    continue
+                current[path] = Version(path, member, key, chain.keys[holder.backup])
+                found.append(current[path])
+    return found
