@@ -314,9 +314,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="print one JSON summary instead of log lines")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="back up every job that is due, or the named ones")
-    run.add_argument(
-        "jobs", nargs="*", metavar="JOB", help=JOB_HELP.format(default="every job, each backed up if due")
-    )
+    run.add_argument("jobs", nargs="*", metavar="JOB", help=JOB_HELP.format(default="every job, each backed up if due"))
     run.add_argument("--force", action="store_true", help="back up even if this period has a backup")
     run.add_argument("--force-full", action="store_true", help="make each backup a full")
     run.add_argument("--check", action="store_true", help="say what would happen; change nothing")
@@ -334,9 +332,7 @@ def _parser() -> argparse.ArgumentParser:
         " Exit 0 when every listed job has a backup, 4 when one has none yet ('no backup yet'),"
         " 1 when a --probe fails.",
     )
-    listing.add_argument(
-        "jobs", nargs="*", metavar="JOB", help=JOB_HELP.format(default="every job in the config file")
-    )
+    listing.add_argument("jobs", nargs="*", metavar="JOB", help=JOB_HELP.format(default="every job in the config file"))
     listing.add_argument(
         "--probe",
         action="store_true",
