@@ -106,7 +106,10 @@ def test_a_failing_job_does_not_stop_the_others_and_the_exit_code_says_so(setup,
 @pytest.mark.parametrize(
     "change, message",
     [
-        (lambda d: d["jobs"][0].update(directroy="/etc"), "job 1 (etc): unknown option 'directroy'"),
+        (
+            lambda d: d["jobs"][0].update(directroy="/etc"),
+            "job 1 (etc): unknown option 'directroy' (did you mean 'directory'?)",
+        ),
         (lambda d: d["jobs"][1].update(fulls="four"), "job 2 (www): fulls must be a whole number, not 'four'"),
         (
             lambda d: d["jobs"].append({"name": "etc", "directory": "/srv"}),
