@@ -63,8 +63,9 @@ docs: $(VENV)/.installed
 # Two runs. Every test that can share the machine runs in parallel, PYTEST_WORKERS processes (most
 # of a test's time is spent waiting on a server or a pipe), a file whole on one worker, so that a
 # module's fixture (the fleet, the Galaxy tarball) is made once; each worker starts its own servers.
-# (--dist loadgroup would be finer, but pytest-xdist 3.8's groups do nothing under pytest 9.) Then
-# what measures memory that other processes would share (marker `alone`), with nothing beside it.
+# (--dist loadgroup would be finer, but pytest-xdist 3.8's groups do nothing under pytest 9.) Then,
+# with nothing beside them, the tests marked `alone`: they watch every process on the machine for a
+# secret, or measure memory that other processes share (Pss).
 PYTEST_WORKERS ?= 4
 pytest: system-tests $(VENV)/.installed bench/node_modules/.installed
 	$(BIN)/pytest --numprocesses $(PYTEST_WORKERS) --dist loadfile -m "not alone"
