@@ -74,8 +74,8 @@ pytest: system-tests $(VENV)/.installed bench/node_modules/.installed
 ## test-oldest-python: the engine's unit and functional tests under CPython 3.9, the oldest Python
 ## claimed for managed hosts (the machine's own: no registry here ships one), in CI
 .PHONY: test-oldest-python
-test-oldest-python: system-tests bench/node_modules/.installed
-	PYTEST_WORKERS=$(PYTEST_WORKERS) tests/scripts/oldest-python.sh
+test-oldest-python: system-tests $(VENV)/.runtime bench/node_modules/.installed
+	VENV=$(VENV) PYTEST_WORKERS=$(PYTEST_WORKERS) tests/scripts/oldest-python.sh
 
 sanity: system-tests $(VENV)/.installed
 	VENV=$(VENV) tests/scripts/ansible-test.sh sanity --venv --python $(PYVER)
