@@ -4,11 +4,22 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYVER = $(shell $(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
-.PHONY: demo fleet-demo test lint pytest sanity units system system-tests clean
+.PHONY: demo demo-stop fleet-demo test lint pytest sanity units system system-tests clean
 
-$(VENV)/.installed: requirements-dev.txt constraints.txt
+# make demo's virtualenv: the runtime only (ansible-core, the engine's libraries, moto for the local
+# S3 server) and the s3napback command, editable from this checkout. ansible-core 2.19 needs Python
+# 3.11 or newer on the controller: say so before pip stops at "No matching distribution".
+$(VENV)/.runtime: requirements-demo.txt constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "make: the controller needs Python 3.11 or newer (ansible-core 2.19); $(PYTHON) is %d.%d: make PYTHON=python3.11 ..." % sys.version_info[:2])'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt pip
+	$(BIN)/pip install --quiet -r requirements-demo.txt
+	@# setuptools 65 calls its [tool.setuptools] table "beta" and warns of nothing wrong here
+	PYTHONWARNINGS=ignore $(BIN)/pip install --quiet --no-deps --no-build-isolation --editable .
+	touch $@
+
+# make test's: the same plus the development tools (lint, docs, pytest-xdist, the benchmark's)
+$(VENV)/.installed: $(VENV)/.runtime requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
@@ -18,9 +29,14 @@ system:
 system-tests:
 	tests/scripts/system-packages.sh --tests
 
-## demo: a real backup and restore against a local S3 server started for it (no AWS account needed)
-demo: system $(VENV)/.installed
+## demo: a real backup and restore against a local S3 server started for it (no AWS account needed);
+## it leaves the collection in ./collections (ansible.cfg), the s3napback command in the virtualenv,
+## and the S3 server running for the next commands it prints, until demo-stop
+demo: system $(VENV)/.runtime
 	VENV=$(VENV) examples/demo.sh
+
+demo-stop:
+	examples/demo-stop.sh
 
 ## fleet-demo: the role on three local hosts (chroots of a minimal Debian), as root
 fleet-demo: $(VENV)/.installed
@@ -44,8 +60,22 @@ lint: system-tests $(VENV)/.installed
 docs: $(VENV)/.installed
 	VENV=$(VENV) tests/scripts/collection-docs.sh html
 
+# Two runs. Every test that can share the machine runs in parallel, PYTEST_WORKERS processes (most
+# of a test's time is spent waiting on a server or a pipe), a file whole on one worker, so that a
+# module's fixture (the fleet, the Galaxy tarball) is made once; each worker starts its own servers.
+# (--dist loadgroup would be finer, but pytest-xdist 3.8's groups do nothing under pytest 9.) Then,
+# with nothing beside them, the tests marked `alone`: they watch every process on the machine for a
+# secret, or measure memory that other processes share (Pss).
+PYTEST_WORKERS ?= 4
 pytest: system-tests $(VENV)/.installed bench/node_modules/.installed
-	$(BIN)/pytest
+	$(BIN)/pytest --numprocesses $(PYTEST_WORKERS) --dist loadfile -m "not alone"
+	$(BIN)/pytest -m alone
+
+## test-oldest-python: the engine's unit and functional tests under CPython 3.9, the oldest Python
+## claimed for managed hosts (the machine's own: no registry here ships one), in CI
+.PHONY: test-oldest-python
+test-oldest-python: system-tests $(VENV)/.runtime bench/node_modules/.installed
+	VENV=$(VENV) PYTEST_WORKERS=$(PYTEST_WORKERS) tests/scripts/oldest-python.sh
 
 sanity: system-tests $(VENV)/.installed
 	VENV=$(VENV) tests/scripts/ansible-test.sh sanity --venv --python $(PYVER)
@@ -119,5 +149,5 @@ bench-smoke: bench-system $(VENV)/.installed bench/node_modules/.installed
 	$(BIN)/python -m bench.completion --size 20M --rounds 1 --level 1
 	$(BIN)/python -m bench.compression --size 20M --rounds 1
 
-clean:
-	rm -rf $(VENV) tests/output .pytest_cache .ruff_cache
+clean: demo-stop
+	rm -rf $(VENV) tests/output .pytest_cache .ruff_cache collections .demo

@@ -40,7 +40,8 @@ class Compressor:
 
 
 COMPRESSORS = {
-    # -T0: one worker per core; zstd is what keeps up with tar and gpg (measured in shared/tools).
+    # -T0: one worker per core; zstd is what keeps up with tar and gpg (docs/BENCHMARKS.md, the
+    # 'ceiling: tar|zstd|gpg' row).
     # -B2M: 2 MiB jobs hold zstd at about 23 MB instead of 72 MB on two cores, at the same speed and
     # 1% more bytes (docs/BENCHMARKS.md); the backup's whole process tree stays under 150 MB.
     "zstd": Compressor(

@@ -15,7 +15,8 @@ ansible_collections.s3napback.s3napback.plugins.module_utils.host_command``.
     KEYS: --gpg-home DIR | --gpg-private-key-file FILE, and --passphrase-file FILE, --gpg-verify-key-file FILE
 
 Exit codes: 0 done, 3 nothing to do (no job was due), 1 a job failed (the others still ran), 2 usage
-or configuration error, 143 stopped by SIGTERM (every running job's upload aborted, its state as it was).
+or configuration error, 4 ``list``: a job has no backup yet, 143 stopped by SIGTERM (every running
+job's upload aborted, its state as it was).
 
 ``--jobs N`` (or ``parallel_jobs`` in the config) runs N jobs at once, each in a child process: see
 parallel.py for why processes and what one job costs.
@@ -50,7 +51,8 @@ from .restore import RestoreRequest, run_restore
 from .s3 import Bucket
 from .version import VERSION
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOTHING = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOTHING, EXIT_NO_BACKUP = 0, 1, 2, 3, 4
+NO_BACKUP = "no backup yet"
 EXIT_TERMINATED = 128 + signal.SIGTERM
 
 
@@ -196,6 +198,10 @@ def _list(args, jobs: list) -> tuple[int, list]:
         bucket = Bucket(request.connection, request.bucket)
         prefix = set_prefix(request.key_prefix, job.name)
         described = describe_set(bucket, prefix, bucket.list(prefix), bucket.open_uploads(prefix), now)
+        if not described["backups"]:
+            # A job that never made a backup is what monitoring must hear about first.
+            described["problems"] = [NO_BACKUP, *described["problems"]]
+            code = code if code == EXIT_FAILED else EXIT_NO_BACKUP
         results.append({"job": job.name, **described})
         newest = described["newest"]
         age = f"{newest['age_s'] / 3600:.1f}h" if newest else "never"
@@ -216,7 +222,7 @@ def _list(args, jobs: list) -> tuple[int, list]:
                 probed[store] = run_probe(request.connection, request.bucket, request.key_prefix)
                 _log_probe(args, job.name, probed[store])
             results[-1]["probe"] = probed[store]
-            code = code if probed[store]["ok"] else EXIT_FAILED
+            code = code if probed[store]["ok"] else EXIT_FAILED  # a store that loses data outranks a missing backup
     return code, results
 
 
@@ -276,12 +282,19 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+JOB_HELP = (
+    "a job's name in the config file: its `name`, or the set name derived from its source (dir-etc for /etc);"
+    " a job of several sets (svn_parent, a list of databases) by its `name` stands for all of them."
+    " Default: {default}"
+)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="s3napback",
         description="Streamed, encrypted, incremental backups to S3, as configured in the config file.",
         epilog="Exit codes: 0 done, 3 nothing was due, 1 a job failed, 2 usage or configuration error,"
-        " 143 stopped by SIGTERM.",
+        " 4 list: a job has no backup yet, 143 stopped by SIGTERM.",
     )
     parser.add_argument("--version", action="version", version=f"s3napback {VERSION}")
     parser.add_argument(
@@ -292,7 +305,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="print one JSON summary instead of log lines")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="back up every job that is due, or the named ones")
-    run.add_argument("jobs", nargs="*", metavar="JOB")
+    run.add_argument("jobs", nargs="*", metavar="JOB", help=JOB_HELP.format(default="every job, each backed up if due"))
     run.add_argument("--force", action="store_true", help="back up even if this period has a backup")
     run.add_argument("--force-full", action="store_true", help="make each backup a full")
     run.add_argument("--check", action="store_true", help="say what would happen; change nothing")
@@ -303,8 +316,14 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="run up to N jobs at once, each in a process of its own (default: parallel_jobs of the config, 1)",
     )
-    listing = commands.add_parser("list", help="show each job's backups, their age and any problem")
-    listing.add_argument("jobs", nargs="*", metavar="JOB")
+    listing = commands.add_parser(
+        "list",
+        help="show each job's backups, their age and any problem",
+        description="Show each job's backups, chains, bytes, the newest backup's age and any problem."
+        " Exit 0 when every listed job has a backup, 4 when one has none yet ('no backup yet'),"
+        " 1 when a --probe fails.",
+    )
+    listing.add_argument("jobs", nargs="*", metavar="JOB", help=JOB_HELP.format(default="every job in the config file"))
     listing.add_argument(
         "--probe",
         action="store_true",

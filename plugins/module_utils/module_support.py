@@ -11,6 +11,7 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_requ
 
 from . import collector, gpg, s3
 from .errors import BackupError
+from .options import unknown_option
 
 CONNECTION_ARGUMENT_SPEC = {
     "access_key": {
@@ -89,11 +90,26 @@ def require_libraries(module) -> None:
         module.fail_json(msg=missing_required_lib("python-gnupg"))
 
 
+class _Module(AnsibleModule):
+    """AnsibleModule whose failed option check names a mistyped option first. Ansible reports the
+    rule it broke instead ("one of the following is required: directory, ..." for `direktory`), and
+    names the option only when no other rule failed."""
+
+    def fail_json(self, msg, **kwargs):
+        checked = getattr(self, "validation_result", None)  # set once the options were checked
+        unknown = sorted(name for name in checked.unsupported_parameters if isinstance(name, str)) if checked else []
+        if unknown and not kwargs:
+            known = set(self.argument_spec)
+            known.update(alias for spec in self.argument_spec.values() for alias in spec.get("aliases", []))
+            msg = unknown_option(unknown[0], known)
+        super().fail_json(msg=msg, **kwargs)
+
+
 def run_module(argument_spec: dict, work, **rules) -> None:
     """The whole life of an s3napback module: parse options (``rules`` such as
     ``mutually_exclusive``), check libraries, run ``work(module)`` (which returns the result
     dict), and turn an engine error into one ``fail_json`` line."""
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **rules)
+    module = _Module(argument_spec=argument_spec, supports_check_mode=True, **rules)
     require_libraries(module)
     os.umask(0o077)  # the state, snapshots and keyring the engine writes are the owner's only
     failure = None

@@ -8,6 +8,7 @@ same thing in a playbook, an ad-hoc call and /etc/s3napback/config.yml.
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from .databases import MYSQLDUMP_OPTIONS, Login, MySQLSource, PostgreSQLSource, mysql_databases, postgresql_databases
@@ -111,12 +112,18 @@ def _typed(name: str, kind: str, value):
     return value
 
 
+def unknown_option(name: str, known) -> str:
+    """The line that names a mistyped option, with the closest of ``known`` when one is close."""
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    return f"unknown option {name!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+
+
 def typed_options(options: dict, known: dict) -> dict:
     """Every option of ``known`` with its type checked and its default filled in; raises ValueError
     naming the first unknown or mistyped option."""
     unknown = sorted(set(options) - set(known))
     if unknown:
-        raise ValueError(f"unknown option {unknown[0]!r}")
+        raise ValueError(unknown_option(unknown[0], known))
     return {name: _typed(name, kind, options.get(name, default)) for name, (kind, default) in known.items()}
 
 

@@ -76,6 +76,7 @@ def test_a_mariadb_dump_under_writes_is_consistent_and_restores_exactly(tmp_path
         assert mariadb.sql(routines.format(what, column)).strip() == "1", what
 
 
+@pytest.mark.alone  # SecretWatch reads every process on the machine: no other test beside it
 def test_mariadb_mistakes_fail_clearly_and_the_password_never_shows(tmp_path, make_request, mariadb, shop, s3, bucket):
     with SecretWatch(PASSWORD) as watch:
         cases = [
@@ -136,6 +137,7 @@ def test_a_postgresql_dump_restores_table_function_view_and_sequence(
     assert "FUNCTION public invoice_total()" in listing.stdout
 
 
+@pytest.mark.alone  # SecretWatch reads every process on the machine: no other test beside it
 def test_postgresql_mistakes_fail_clearly_and_the_password_never_shows(tmp_path, make_request, postgresql, invoices):
     wrong = Login(host="127.0.0.1", port=postgresql.port, user="backup", password="wrong-" + PASSWORD)
     with SecretWatch(PASSWORD) as watch:

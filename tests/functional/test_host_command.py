@@ -55,6 +55,34 @@ def test_run_backs_up_every_job_under_crons_bare_environment_then_has_nothing_to
     assert SECRET_KEY not in first.stdout + first.stderr + second.stdout + second.stderr
 
 
+def test_list_names_a_job_without_a_backup_and_exits_4_until_every_job_has_one(setup):
+    config, _document = setup
+    first = s3napback(config, "run", "etc")
+    assert first.returncode == 0, first.stderr
+    listed = s3napback(config, "list")
+    assert listed.returncode == 4, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert [line.split(" ", 1)[1] for line in lines[1:]] == [
+        "www backups=0 chains=0 bytes=0 newest_age=never problems=1",
+        'www problem="no backup yet"',
+    ]
+    assert "etc backups=1 " in lines[0] and lines[0].endswith(" problems=0")
+    summary = json.loads(s3napback(config, "--json", "list", "www").stdout)
+    assert summary["exit_code"] == 4 and summary["results"][0]["problems"] == ["no backup yet"]
+    assert s3napback(config, "run", "www").returncode == 0
+    again = s3napback(config, "list")
+    assert again.returncode == 0 and "no backup yet" not in again.stdout, again.stdout
+
+
+def test_list_help_says_what_job_is_and_what_each_exit_code_means(setup):
+    config, _document = setup
+    shown = s3napback(config, "list", "--help")
+    assert shown.returncode == 0
+    text = " ".join(shown.stdout.split())
+    assert "JOB a job's name in the config file" in text and "Default: every job in the config file" in text
+    assert "4 when one has none yet ('no backup yet')" in text
+
+
 def test_json_summary_and_one_job_by_name(setup):
     config, _document = setup
     run = s3napback(config, "--json", "run", "www", "--check")
@@ -78,7 +106,10 @@ def test_a_failing_job_does_not_stop_the_others_and_the_exit_code_says_so(setup,
 @pytest.mark.parametrize(
     "change, message",
     [
-        (lambda d: d["jobs"][0].update(directroy="/etc"), "job 1 (etc): unknown option 'directroy'"),
+        (
+            lambda d: d["jobs"][0].update(directroy="/etc"),
+            "job 1 (etc): unknown option 'directroy' (did you mean 'directory'?)",
+        ),
         (lambda d: d["jobs"][1].update(fulls="four"), "job 2 (www): fulls must be a whole number, not 'four'"),
         (
             lambda d: d["jobs"].append({"name": "etc", "directory": "/srv"}),

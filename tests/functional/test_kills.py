@@ -224,7 +224,8 @@ def test_the_host_command_killed_leaves_an_upload_the_next_run_aborts(slow_confi
     assert [name for name in state_files(str(tmp_path / "state")) if not name.endswith(".snar.new")] == []
     listing = start_host_command(config, "list", "www")
     out, _err = listing.communicate(timeout=60)
-    assert "problems=1" in out and "unfinished upload" in out
+    assert listing.returncode == 4  # no backup yet
+    assert "problems=2" in out and 'problem="no backup yet"' in out and "unfinished upload" in out
     document["defaults"].pop("bandwidth_limit")
     config.write_text(yaml.safe_dump(document))
     again = start_host_command(config, "--json", "run", "www")

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 import yaml
 from support.fixtures import client_for
 from support.processes import MotoServer
@@ -15,6 +16,10 @@ from test_host_command import CRON_ENV, MODULE
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils.parallel import job_cost
 from ansible_collections.s3napback.s3napback.plugins.module_utils.request import BackupRequest
+
+# Pss splits a shared page among every process that maps it, other tests' too: measured alone, after
+# the parallel run (make pytest).
+pytestmark = pytest.mark.alone
 
 SIZE = 192 * 1024 * 1024
 

@@ -62,9 +62,8 @@ def test_a_private_key_given_as_text_works_and_leaves_no_keyring_behind(tmp_path
 
 
 def test_a_passphrase_reaches_gpg_and_a_wrong_one_fails_cleanly(tmp_path, make_request, keys):
-    protected = make_keys(
-        str(tmp_path / "protected-keys"), uid="Locked <locked@example.com>", passphrase="correct horse"
-    )
+    # a short directory: gpg-agent's socket path must fit in 108 bytes, and pytest-xdist adds popen-gwN/
+    protected = make_keys(str(tmp_path / "pk"), uid="Locked <locked@example.com>", passphrase="correct horse")
     try:
         source = tmp_path / "source"
         trees.build_tree(str(source))

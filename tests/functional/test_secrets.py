@@ -8,10 +8,15 @@ import stat
 import subprocess
 import sys
 
+import pytest
 import yaml
 from support.db_servers import SecretWatch
 from support.fixtures import ACCESS_KEY, SECRET_KEY
 from test_host_command import CRON_ENV, MODULE
+
+# SecretWatch reads every process on the machine, and other tests hold the same test credentials:
+# make pytest runs these after the parallel run, with no other test beside them.
+pytestmark = pytest.mark.alone
 
 SESSION_TOKEN = "FwoGZXIvYXdzEXAMPLE-session-token-s3napback"
 

@@ -18,10 +18,11 @@ tls_files, moto_tls, s3rver_tls, tls_store = (
 
 @pytest.fixture(scope="session")
 def collections_path(tmp_path_factory):
-    """The collection as users get it: installed by ansible-galaxy from this tree into an empty path."""
+    """The collection as users get it: installed by ansible-galaxy from this tree into an empty path.
+    --force: ansible-galaxy skips a collection that `make demo` installed where ansible.cfg points."""
     path = tmp_path_factory.mktemp("collections")
     subprocess.run(
-        [os.path.join(BIN, "ansible-galaxy"), "collection", "install", ROOT, "-p", str(path)],
+        [os.path.join(BIN, "ansible-galaxy"), "collection", "install", "--force", ROOT, "-p", str(path)],
         check=True,
         capture_output=True,
     )

@@ -11,10 +11,13 @@ from support.fixtures import ACCESS_KEY, SECRET_KEY, bucket_contents, open_uploa
 CASES = {
     "no source": ({"directory": None}, "one of the following is required: directory, mysql_database"),
     "two sources": ({"svn_repository": "/srv/svn/repo"}, "parameters are mutually exclusive: directory|mysql_database"),
-    "unknown option": (
-        {"direktory": "/srv"},
-        "Unsupported parameters for (s3napback.s3napback.s3napback) module: direktory",
+    "unknown option": ({"direktory": "/srv"}, "unknown option 'direktory' (did you mean 'directory'?)"),
+    # the option that no source was given for: Ansible itself says "one of the following is required"
+    "unknown option instead of the source": (
+        {"directory": None, "direktory": "/etc"},
+        "unknown option 'direktory' (did you mean 'directory'?)",
     ),
+    "unknown option like nothing known": ({"xyzzy": 1}, "unknown option 'xyzzy'"),
     "fulls not a number": (
         {"fulls": "four"},
         "argument 'fulls' is of type str and we were unable to convert to int",
@@ -67,7 +70,8 @@ def test_bad_module_input_gets_one_line_and_changes_nothing(case, tmp_path, ansi
     assert run.returncode != 0
     assert "localhost | FAILED! => " in run.stdout
     result = json.loads(run.stdout.split(" => ", 1)[1])
-    assert expected in result["msg"] and not result["changed"], result["msg"]
+    assert result["msg"].startswith(expected) if expected.startswith("unknown") else expected in result["msg"]
+    assert not result["changed"], result["msg"]
     assert "\n" not in result["msg"] and SECRET_KEY not in run.stdout
     assert bucket_contents(s3, bucket) == [] and open_uploads(s3, bucket) == []
     assert not (tmp_path / "state").exists()

@@ -14,15 +14,15 @@ import time
 from .ansible_runner import ROOT
 
 ROOTFS_SCRIPT = os.path.join(ROOT, "tests", "scripts", "fleet-rootfs.sh")
-ROOTFS_CACHE = os.path.join(ROOT, "tests", "output", "fleet-cache")
 TRUSTED = ("/etc/ssl/certs/ca-certificates.crt", "/etc/resolv.conf")
 # What cron gives a job: no HOME of the user, a bare PATH.
 CRON_ENV = ["HOME=/", "PATH=/usr/bin:/bin", "LOGNAME=root", "SHELL=/bin/sh", "LANG=C"]
 
 
 def base_rootfs() -> str:
-    """The debootstrapped tree, built once (a few minutes, from Debian's mirror) and cached."""
-    built = subprocess.run([ROOTFS_SCRIPT, ROOTFS_CACHE], check=True, capture_output=True, text=True)
+    """The debootstrapped tree, built once per machine (a few minutes, from Debian's mirror) and
+    cached under ~/.cache by its package list (fleet-rootfs.sh)."""
+    built = subprocess.run([ROOTFS_SCRIPT], check=True, capture_output=True, text=True)
     return built.stdout.strip()
 
 

@@ -78,7 +78,10 @@ class MotoServer(S3Server):
         self.env = env or {}
 
     def start(self) -> MotoServer:
-        argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)]
+        # The server is not what a run under another Python tests: tests/scripts/oldest-python.sh
+        # keeps the main virtualenv's moto (S3NAPBACK_TEST_SERVER_PYTHON) while the engine runs on 3.9.
+        python = os.environ.get("S3NAPBACK_TEST_SERVER_PYTHON") or sys.executable
+        argv = [python, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)]
         argv += ["--ssl-cert", self.tls.cert, "--ssl-key", self.tls.key] if self.tls else []
         self.launch(argv, env={**os.environ, **self.env})
         return self

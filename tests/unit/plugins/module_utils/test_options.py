@@ -21,7 +21,8 @@ def test_a_job_gets_the_defaults_it_does_not_set():
 @pytest.mark.parametrize(
     "given, message",
     [
-        ({"directroy": "/etc"}, "unknown option 'directroy'"),
+        ({"directroy": "/etc"}, r"unknown option 'directroy' \(did you mean 'directory'\?\)"),
+        ({"zzz": "/etc"}, "unknown option 'zzz'"),
         ({"fulls": "4"}, "fulls must be a whole number, not '4'"),
         ({"encrypt": "yes"}, "encrypt must be true or false, not 'yes'"),
         ({"exclude": [1]}, "exclude must be a list of strings"),
