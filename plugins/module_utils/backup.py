@@ -26,6 +26,7 @@ from .manifest import build_manifest
 from .options import backup_requests, expands
 from .pipeline import Pipeline
 from .plan import Plan, PlanInputs, plan_backup
+from .protection import early_deletions
 from .request import BackupRequest
 from .s3 import Bucket, connected
 from .signature import Signer
@@ -44,6 +45,7 @@ class Outcome:
     rotated: list[str] = field(default_factory=list)
     aborted_uploads: list[str] = field(default_factory=list)
     kept_locked: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {
@@ -54,6 +56,7 @@ class Outcome:
             "rotated": self.rotated,
             "aborted_uploads": self.aborted_uploads,
             "kept_locked": self.kept_locked,
+            "warnings": self.warnings,
         }
 
 
@@ -146,6 +149,9 @@ class BackupRun:
             if self.signer:
                 self.signer.close()
         outcome.changed = outcome.changed or keyring_changed
+        outcome.warnings = early_deletions(
+            request.protection, lambda kind: request.retention.shortest_life_days(request.schedule, kind)
+        )
         return outcome
 
     def _locked_run(self) -> Outcome:
@@ -239,7 +245,7 @@ class BackupRun:
                 prepared = request.source.prepare(plan.kind, self.state, index)
                 # S3 refuses a lock date in the past: count from the later of the run's time and the clock's.
                 until = request.protection.retain_until(max(self.now, started))
-                uploaded, results, timings = self._stream(prepared, key, until, index)
+                uploaded, results, timings = self._stream(prepared, key, plan.kind, until, index)
                 index_entry = self._store_index(key, index, until) if index else None
             source_result = results[0]
             duration = round(time.monotonic() - clock, 3)
@@ -263,8 +269,8 @@ class BackupRun:
             manifest.update(prepared.manifest)
             if index_entry:
                 manifest["index"] = index_entry
-            if request.protection.storage_class:
-                manifest["storage_class"] = request.protection.storage_class
+            if request.protection.storage_class_of(plan.kind):
+                manifest["storage_class"] = request.protection.storage_class_of(plan.kind)
             if until is not None:
                 manifest["locked_until"] = naming.iso(until)
             if self.signer:
@@ -296,7 +302,7 @@ class BackupRun:
             "timings": timings,
         }
 
-    def _stream(self, prepared, key: str, until, index: IndexStream | None) -> tuple:
+    def _stream(self, prepared, key: str, kind: str, until, index: IndexStream | None) -> tuple:
         """The source's stream through compressor and gpg into the data object, completed (and
         locked) only once every stage exited well: what was uploaded, the stages' results, timings."""
         request = self.request
@@ -305,7 +311,7 @@ class BackupRun:
         with StreamUpload(
             self._s3,
             key,
-            request.protection.data_arguments(until),
+            request.protection.data_arguments(until, kind),
             first_part=request.part_size,
             concurrency=request.upload_concurrency,
             progress=report,

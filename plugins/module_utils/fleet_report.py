@@ -89,8 +89,14 @@ def _table(host: str, sets: list[dict]) -> str:
     heading = "<tr><th>Set</th><th>Newest</th><th>Taken</th><th>Age</th><th>Size</th><th>Chains</th>"
     heading += "<th>Backups</th><th>Problems</th></tr>"
     rows = "".join(_row(described) for described in sets)
+    classes: dict[str, int] = {}
+    for described in sets:
+        for name, size in described.get("bytes_by_storage_class", {}).items():
+            classes[name] = classes.get(name, 0) + size
+    stored = ", ".join(f"{escape(name)} {human_bytes(size)}" for name, size in sorted(classes.items()))
     return (
         f'<section class="host" data-host="{escape(host)}"><h2>{escape(host)}</h2>'
+        f'<p class="storage-classes">{stored}</p>'
         f"<table><thead>{heading}</thead><tbody>{rows}</tbody></table></section>"
     )
 
@@ -109,9 +115,12 @@ def render(description: dict, bucket: str, now: datetime.datetime) -> str:
         for index, host in enumerate(sorted(hosts))
     )
     problems = len(description["problems"])
+    classes = ", ".join(
+        f"{escape(name)} {human_bytes(size)}" for name, size in description.get("bytes_by_storage_class", {}).items()
+    )
     summary = (
-        f"{len(hosts)} host(s), {len(description['sets'])} set(s), {human_bytes(description['bytes'])} stored,"
-        f" {problems} problem(s); as of {naming.iso(now)}."
+        f"{len(hosts)} host(s), {len(description['sets'])} set(s), {human_bytes(description['bytes'])} stored"
+        f" ({classes or 'nothing'}), {problems} problem(s); as of {naming.iso(now)}."
     )
     return _PAGE.substitute(
         title=escape(f"s3napback fleet report: {bucket}"),

@@ -12,6 +12,7 @@ from . import config
 from .browse import BrowseRequest, find_versions, list_tree
 from .errors import BackupError
 from .options import connection_from
+from .retrieval import TIERS
 
 
 def read_secret_file(path: str | None) -> str | None:
@@ -40,6 +41,20 @@ def add_key_arguments(command) -> None:
     command.add_argument("--passphrase-file", help="a file with the secret key's passphrase")
     command.add_argument(
         "--gpg-verify-key-file", help="the host's signing public key: every manifest must be signed by it"
+    )
+
+
+def add_retrieval_arguments(command) -> None:
+    command.add_argument(
+        "--retrieval-tier",
+        choices=TIERS,
+        default="Bulk",
+        help="for archived objects (GLACIER, DEEP_ARCHIVE): Bulk (cheapest), Standard, or Expedited (GLACIER only)",
+    )
+    command.add_argument("--retrieval-days", type=int, default=7, help="days the restored copies last (default 7)")
+    command.add_argument("--wait", action="store_true", help="wait until archived objects are restored, then go on")
+    command.add_argument(
+        "--wait-timeout", type=int, default=12 * 3600, help="seconds to wait at most with --wait (default 43200)"
     )
 
 

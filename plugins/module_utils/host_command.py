@@ -8,15 +8,18 @@ ansible_collections.s3napback.s3napback.plugins.module_utils.host_command``.
 
     s3napback [--config FILE] [--json] run [JOB ...] [--force] [--force-full] [--check] [--jobs N]
     s3napback [--config FILE] [--json] list [JOB ...] [--probe]
-    s3napback [--config FILE] [--json] restore JOB --dest DIR [--at TIME] [--path P ...] [--force] [KEYS]
-    s3napback [--config FILE] [--json] verify JOB [--at TIME] [KEYS]
+    s3napback [--config FILE] [--json] restore JOB --dest DIR [--at TIME] [--path P ...] [--force] [--no-index]
+        [KEYS] [RETRIEVAL]
+    s3napback [--config FILE] [--json] verify JOB [--at TIME] [KEYS] [RETRIEVAL]
     s3napback [--config FILE] [--json] ls JOB [PATH ...] [--at TIME] [KEYS]
     s3napback [--config FILE] [--json] find JOB PATTERN [KEYS]
     KEYS: --gpg-home DIR | --gpg-private-key-file FILE, and --passphrase-file FILE, --gpg-verify-key-file FILE
+    RETRIEVAL: --retrieval-tier Bulk|Standard|Expedited, --retrieval-days N, --wait, --wait-timeout S
 
 Exit codes: 0 done, 3 nothing to do (no job was due), 1 a job failed (the others still ran), 2 usage
-or configuration error, 4 ``list``: a job has no backup yet, 143 stopped by SIGTERM (every running
-job's upload aborted, its state as it was).
+or configuration error, 4 ``list``: a job has no backup yet, 75 ``restore``/``verify``: archived
+objects (GLACIER, DEEP_ARCHIVE) were asked for and are not ready, run the same command later, 143
+stopped by SIGTERM (every running job's upload aborted, its state as it was).
 
 ``--jobs N`` (or ``parallel_jobs`` in the config) runs N jobs at once, each in a child process: see
 parallel.py for why processes and what one job costs.
@@ -36,11 +39,12 @@ import os
 import signal
 import sys
 import time
+from typing import Any
 
 from . import config
 from .backup import run_backup
 from .errors import BackupError, Terminated
-from .host_browse import add_browse_commands, add_key_arguments, find, key_options, ls
+from .host_browse import add_browse_commands, add_key_arguments, add_retrieval_arguments, find, key_options, ls
 from .inventory import describe_set
 from .naming import set_prefix
 from .options import connection_from, login_from
@@ -52,6 +56,7 @@ from .s3 import Bucket
 from .version import VERSION
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOTHING, EXIT_NO_BACKUP = 0, 1, 2, 3, 4
+EXIT_RETRIEVING = 75  # EX_TEMPFAIL: archived objects were asked for; run the same command again later
 NO_BACKUP = "no backup yet"
 EXIT_TERMINATED = 128 + signal.SIGTERM
 
@@ -136,6 +141,8 @@ def _backup(args, job, show_progress: bool = True) -> tuple[dict, list[str]]:
 def _finished(args, job, result: dict, words: list[str]) -> None:
     """Say how ``job`` went: its log line, cron's mail on failure, and the reports."""
     line = _log(args, job.name, *words)
+    for warning in result.get("warnings") or []:  # a setting to fix: each run says it until then
+        _log(args, job.name, f"warning={json.dumps(warning)}")
     if result["status"] == "failed" and not args.json and not sys.stderr.isatty():
         sys.stderr.write(f"s3napback: {job.name}: {result['msg']}\n")  # cron mails stderr
     if not args.check:
@@ -213,9 +220,17 @@ def _list(args, jobs: list) -> tuple[int, list]:
             f"bytes={described['bytes']}",
             f"newest_age={age}",
             f"problems={len(described['problems'])}",
+            *_storage_words(described["bytes_by_storage_class"]),
         )
         for problem in described["problems"]:
             _log(args, job.name, f"problem={json.dumps(problem)}")
+        for backup in described["history"]:
+            if "retrieval" in backup:  # archived: is a restored copy there to read, and until when?
+                until = (
+                    [f"until={json.dumps(backup['retrieval']['expires'])}"] if backup["retrieval"]["expires"] else []
+                )
+                _log(args, job.name, f"archived={backup['time']}", f"class={backup['storage_class']}",
+                     f"retrieval={backup['retrieval']['state']}", *until)  # fmt: skip
         if args.probe:
             store = (request.connection, request.bucket, request.key_prefix)
             if store not in probed:
@@ -224,6 +239,10 @@ def _list(args, jobs: list) -> tuple[int, list]:
             results[-1]["probe"] = probed[store]
             code = code if probed[store]["ok"] else EXIT_FAILED  # a store that loses data outranks a missing backup
     return code, results
+
+
+def _storage_words(by_class: dict[str, int]) -> list[str]:
+    return ["storage=" + ",".join(f"{name}:{size}" for name, size in by_class.items())] if by_class else []
 
 
 def _log_probe(args, name: str, probe: dict) -> None:
@@ -244,6 +263,7 @@ def _target_of(job) -> str:
 def _restore(args, jobs: list) -> tuple[int, list]:
     (job,) = config.select(jobs, [args.job])
     request = job.request
+    target: dict[str, Any] = {_target_of(job): getattr(args, "dest", None)}
     restore_request = RestoreRequest(
         bucket=request.bucket,
         name=job.name,
@@ -252,11 +272,15 @@ def _restore(args, jobs: list) -> tuple[int, list]:
         at=args.at,
         login=login_from(job.options),
         dump_to=getattr(args, "dump_to", None),
-        **{_target_of(job): getattr(args, "dest", None)},
+        **target,
         paths=getattr(args, "path", None) or [],
         force=getattr(args, "force", False),
         verify=args.command == "verify",
         index=getattr(args, "index", True),
+        retrieval_tier=args.retrieval_tier,
+        retrieval_days=args.retrieval_days,
+        wait=args.wait,
+        wait_timeout=args.wait_timeout,
         **key_options(args),
     )
     progress = Progress(job.name, sys.stderr, sys.stderr.isatty() and not args.json)
@@ -264,6 +288,8 @@ def _restore(args, jobs: list) -> tuple[int, list]:
         outcome = run_restore(restore_request, progress=progress)
     finally:
         progress.clear()
+    if outcome.pending:
+        return _retrieving(args, job.name, outcome)
     _log(
         args,
         job.name,
@@ -274,6 +300,16 @@ def _restore(args, jobs: list) -> tuple[int, list]:
         *([f"dest={outcome.dest}"] if outcome.dest else []),
     )
     return EXIT_OK, [{"job": job.name, **outcome.as_dict()}]
+
+
+def _retrieving(args, name: str, outcome) -> tuple[int, list]:
+    """Archived objects asked for and not ready: say what and when, exit 75 to be run again."""
+    retrieval = outcome.retrieval
+    expected = ", ".join(f"{cls} {when}" for cls, when in retrieval["expected_ready"].items())
+    words = [f"requested={len(retrieval['requested'])}", f"in_progress={len(retrieval['in_progress'])}"]
+    words += [f"ready={len(retrieval['ready'])}", f"tier={retrieval['tier']}", f"bytes={retrieval['bytes']}"]
+    _log(args, name, "status=retrieving", *words, f"expected={json.dumps(expected)}")
+    return EXIT_RETRIEVING, [{"job": name, **outcome.as_dict()}]
 
 
 def _positive(text: str) -> int:
@@ -294,7 +330,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="s3napback",
         description="Streamed, encrypted, incremental backups to S3, as configured in the config file.",
         epilog="Exit codes: 0 done, 3 nothing was due, 1 a job failed, 2 usage or configuration error,"
-        " 4 list: a job has no backup yet, 143 stopped by SIGTERM.",
+        " 4 list: a job has no backup yet, 75 restore/verify: archived objects were asked for, run it again"
+        " later, 143 stopped by SIGTERM.",
     )
     parser.add_argument("--version", action="version", version=f"s3napback {VERSION}")
     parser.add_argument(
@@ -336,6 +373,7 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("job", metavar="JOB")
         command.add_argument("--at", help="ISO 8601 date or time (default: the newest backup)")
         add_key_arguments(command)
+        add_retrieval_arguments(command)
     into = restore.add_mutually_exclusive_group(required=True)
     into.add_argument("--dest", help="an empty or absent directory, a new repository, or a database to restore into")
     into.add_argument("--dump-to", help="write the decrypted, decompressed dump to this file instead")

@@ -15,6 +15,8 @@ from collections import defaultdict
 from . import naming
 from .catalog import build_listing
 from .errors import BackupError
+from .protection import ARCHIVED
+from .retrieval import state_of
 from .s3 import Bucket
 
 
@@ -62,6 +64,9 @@ def describe_set(bucket: Bucket, set_prefix: str, objects: list, uploads: list, 
         except (ValueError, AttributeError) as exc:
             problems.append(f"unreadable manifest {newest.manifest_key}: {exc}")
     sizes = dict(objects)
+    by_class: dict[str, int] = defaultdict(int)
+    for key, size in objects:
+        by_class[bucket.listed_classes.get(key, "STANDARD")] += size
     return {
         "bucket": bucket.bucket,
         "prefix": host,
@@ -86,9 +91,26 @@ def describe_set(bucket: Bucket, set_prefix: str, objects: list, uploads: list, 
             "time": naming.iso(newest.stamp),
             "age_s": round((now - newest.stamp).total_seconds()),
         },
-        "history": [{"time": naming.iso(b.stamp), "kind": b.kind, "bytes": b.size} for b in listing.backups],
+        "history": [_history_entry(bucket, b) for b in listing.backups],
+        "bytes_by_storage_class": dict(sorted(by_class.items())),
         "problems": problems,
     }
+
+
+def _history_entry(bucket: Bucket, backup) -> dict:
+    """A backup as the history lists it; an archived one also says whether a restored copy is
+    there to read (one HEAD: the listing does not say)."""
+    storage_class = bucket.listed_classes.get(backup.key, "STANDARD")
+    entry = {
+        "time": naming.iso(backup.stamp),
+        "kind": backup.kind,
+        "bytes": backup.size,
+        "storage_class": storage_class,
+    }
+    if storage_class in ARCHIVED:
+        state, expires = state_of(bucket.archive_state(backup.key)[1])
+        entry["retrieval"] = {"state": state, "expires": expires}
+    return entry
 
 
 def describe_bucket(bucket: Bucket, prefix: str = "", now: datetime.datetime | None = None) -> dict:
@@ -108,8 +130,13 @@ def describe_bucket(bucket: Bucket, prefix: str = "", now: datetime.datetime | N
         for set_prefix in sorted(set(objects_by_set) | set(uploads_by_set))
     ]
     ages = [s["newest"]["age_s"] for s in sets if s["newest"]]
+    by_class: dict[str, int] = defaultdict(int)
+    for described in sets:
+        for storage_class, size in described["bytes_by_storage_class"].items():
+            by_class[storage_class] += size
     return {
         "sets": sets,
+        "bytes_by_storage_class": dict(sorted(by_class.items())),
         "problems": [f"{s['prefix']}/{s['name']}: {p}" for s in sets for p in s["problems"]],
         "stalest_age_s": max(ages) if ages else None,
         "bytes": sum(s["bytes"] for s in sets),

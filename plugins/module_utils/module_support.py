@@ -120,4 +120,15 @@ def run_module(argument_spec: dict, work, **rules) -> None:
     collector.skip_exit_collection()  # exit_json and fail_json end the process
     if failure:
         module.fail_json(msg=str(failure), stage=failure.stage, **getattr(failure, "result", {}))
+    for warning in _warnings_of(result):
+        module.warn(warning)
     module.exit_json(**result)
+
+
+def _warnings_of(result: dict) -> list[str]:
+    """The engine's warnings, taken out of the result (and its per-set results) for Ansible's own
+    warnings, which a playbook run shows; passing them to exit_json is deprecated."""
+    found = list(result.pop("warnings", None) or [])
+    for each in result.get("results") or []:
+        found += [warning for warning in each.pop("warnings", None) or [] if warning not in found]
+    return found

@@ -73,6 +73,8 @@ BACKUP: dict[str, tuple[str, Any]] = {
     "force": ("bool", False),
     "force_full": ("bool", False),
     "storage_class": ("str", None),
+    "storage_class_fulls": ("str", None),
+    "storage_class_diffs": ("str", None),
     "sse": ("str", None),
     "sse_kms_key_id": ("str", None),
     "object_lock_days": ("int", None),
@@ -216,6 +218,8 @@ def backup_request(options: dict, source=None) -> BackupRequest:
         force_full=values["force_full"],
         protection=Protection(
             storage_class=values["storage_class"],
+            storage_class_fulls=values["storage_class_fulls"],
+            storage_class_diffs=values["storage_class_diffs"],
             sse=values["sse"],
             sse_kms_key_id=values["sse_kms_key_id"],
             object_lock_days=values["object_lock_days"],

@@ -29,6 +29,8 @@ from .index_reader import NoIndex, read_chain
 from .pipeline import Pipeline, Stage
 from .point_in_time import chain_at
 from .restore_paths import SELECTED, Selection, move_into, names_file, remove_extras, select
+from .retrieval import Retrieval, report, survey, tier_problem, wait_until_ready
+from .retrieval import request as request_retrieval
 from .s3 import Bucket, connected
 from .set_request import SetRequest
 
@@ -46,9 +48,17 @@ class RestoreRequest(SetRequest):
     force: bool = False
     verify: bool = False
     index: bool = True  # paths: read only what holds them, through the file index (restore_paths.py)
+    retrieval_tier: str = "Bulk"  # archived objects (retrieval.py)
+    retrieval_days: int = 7
+    wait: bool = False
+    wait_timeout: int = 12 * 3600
+
+    @property
+    def retrieval(self) -> Retrieval:
+        return Retrieval(self.retrieval_tier, self.retrieval_days, self.wait, self.wait_timeout)
 
     def problems(self) -> list[str]:
-        found = super().problems()
+        found = super().problems() + self.retrieval.problems()
         targets = [name for name in TARGETS if getattr(self, name)]
         if len(targets) != 1:
             found.append(
@@ -123,6 +133,8 @@ class RestoreOutcome:
     verified: bool
     method: str = "chain"  # "chain": every object of the chain applied; "index": only those holding paths
     note: str | None = None  # why a paths restore applied the whole chain
+    retrieval: dict | None = None  # archived objects asked for, under way, ready (retrieval.py)
+    pending: bool = False  # archived objects are not ready yet: nothing was restored, run again later
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -174,7 +186,8 @@ class RestoreRun:
             self._check_target(option, target)
         with request.keys() as keys:
             selection = self._selection(chain, keys, outcome) if option == "dest" and request.paths else None
-            if self.check_mode:
+            needed = [chain[number] for number in sorted(selection.objects)] if selection else chain
+            if not self._retrieved(needed, outcome) or self.check_mode:
                 return outcome
             if request.verify:
                 for backup in chain:
@@ -212,6 +225,30 @@ class RestoreRun:
         outcome.objects = [o for o in outcome.objects if o["key"] in {b.key for b in read}]
         outcome.bytes = sum(backup.size for backup in read)
         return selection
+
+    def _retrieved(self, needed: list[Backup], outcome: RestoreOutcome) -> bool:
+        """Whether every object in ``needed`` can be read now; else the archived ones not yet asked
+        for are asked for (in check mode, said to be), and with ``wait`` waited for."""
+        archived = survey(self._s3, [(backup.key, backup.size) for backup in needed])
+        if not archived:
+            return True
+        retrieval = self.request.retrieval
+        if self.check_mode:
+            problem = tier_problem(archived, retrieval.tier)
+            if problem:
+                raise BackupError("config", problem)
+            outcome.retrieval = report(archived, [], retrieval, check_mode=True)
+            return all(each.state == "ready" for each in archived)
+        asked = request_retrieval(self._s3, archived, retrieval)
+        outcome.retrieval = report(archived, asked, retrieval)
+        if all(each.state == "ready" for each in archived):
+            return True
+        if retrieval.wait:
+            wait_until_ready(self._s3, archived, retrieval, self.progress)
+            outcome.retrieval = report(archived, asked, retrieval)
+            return True
+        outcome.pending, outcome.changed = True, bool(asked)
+        return False
 
     def _restore_selected(self, target: str, chain: list[Backup], selection: Selection, keys: DecryptionKeys) -> None:
         """Extract the selected members object by object into a work directory beside ``target``,

@@ -87,6 +87,17 @@ class Retention:
     def expired_keys(self, listing: SetListing, schedule: Schedule) -> list[str]:
         return [key for group in self.expired_groups(listing, schedule) for key in group]
 
+    def shortest_life_days(self, schedule: Schedule, kind: str) -> int | None:
+        """The fewest days a ``kind`` backup is kept by the simple cycle with every run made: a
+        chain goes when the chain ``fulls`` later starts, so its full lives fulls x (diffs + 1)
+        periods and its last diff ``diffs`` periods less. None for other retention models, whose
+        lives depend on the calendar."""
+        if self.rules or self.cycle != "simple":
+            return None
+        chain = schedule.diffs + 1
+        periods = schedule.fulls * chain - (schedule.diffs if kind == "diff" else 0)
+        return periods * schedule.frequency
+
 
 def _leftovers(listing: SetListing, orphans: list[Backup], oldest_kept: str) -> list[str]:
     keys = _keys_of([b for b in orphans if b.key < oldest_kept])

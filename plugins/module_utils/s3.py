@@ -179,6 +179,7 @@ class Bucket:
         self.attempts = connection.attempts
         self.max_connections = max_connections
         self.page_size = 1000  # S3's largest; the tests make it small to reach the second page
+        self.listed_classes: dict[str, str] = {}
         config = botocore.config.Config(
             retries={"mode": "standard", "max_attempts": connection.attempts},
             connect_timeout=connection.timeout,
@@ -235,10 +236,14 @@ class Bucket:
 
     @_translated("listing {0}")
     def list(self, prefix: str) -> list[tuple[str, int]]:
+        """(key, size) of every object under ``prefix``; their storage classes are kept in
+        ``listed_classes``, so that a run knows which are archived without asking each."""
         objects = []
         asked = {"Bucket": self.bucket, "Prefix": prefix, "MaxKeys": self.page_size}
         for page in self._pages(self.client.list_objects_v2, asked, {"ContinuationToken": "NextContinuationToken"}):
-            objects += [(item["Key"], item["Size"]) for item in page.get("Contents", [])]
+            for item in page.get("Contents", []):
+                objects.append((item["Key"], item["Size"]))
+                self.listed_classes[item["Key"]] = item.get("StorageClass") or "STANDARD"
         return objects
 
     def _pages(self, call, asked: dict, markers: dict[str, str]):
@@ -276,6 +281,24 @@ class Bucket:
 
         with ThreadPoolExecutor(max_workers=max(1, min(len(keys), self.max_connections))) as pool:
             return dict(zip(keys, pool.map(read, keys)))
+
+    @_translated("reading the storage class of {0}")
+    def archive_state(self, key: str) -> tuple[str, str | None]:
+        """The object's storage class (STANDARD when S3 names none) and its ``x-amz-restore``
+        header: None before any RestoreObject, else whether one is ongoing and until when the
+        restored copy lasts."""
+        reply = self.client.head_object(Bucket=self.bucket, Key=key)
+        return reply.get("StorageClass") or "STANDARD", reply.get("Restore")
+
+    @_translated("asking S3 to restore {0}")
+    def request_restore(self, key: str, days: int, tier: str) -> None:
+        try:
+            self.client.restore_object(
+                Bucket=self.bucket, Key=key, RestoreRequest={"Days": days, "GlacierJobParameters": {"Tier": tier}}
+            )
+        except botocore.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "RestoreAlreadyInProgress":
+                raise
 
     @_translated("reading {0}")
     def read_all(self, key: str) -> bytes:

@@ -222,10 +222,32 @@ options:
     version_added: 0.1.0
   storage_class:
     description:
-      - The S3 storage class of the data objects, set when the upload starts. Manifests stay in
-        V(STANDARD), where small objects cost no minimum size and can be read at once.
-      - V(GLACIER) and V(DEEP_ARCHIVE) objects must be restored to S3 (C(aws s3api restore-object))
-        before s3napback can read them; V(GLACIER_IR) and V(STANDARD_IA) need no such step.
+      - The S3 storage class of the data objects, set when the upload starts. Manifests and file
+        indexes stay in V(STANDARD), where small objects cost no minimum size and can be read at
+        once, so listing, planning, rotation and browsing never touch archived data.
+      - V(GLACIER) and V(DEEP_ARCHIVE) objects are restored to S3 by
+        M(s3napback.s3napback.s3napback_restore) before they are read (its
+        O(s3napback.s3napback.s3napback_restore#module:retrieval_tier)); V(GLACIER_IR) and
+        V(STANDARD_IA) need no such step.
+      - S3 bills these classes for a minimum time (30 days for V(STANDARD_IA), 90 for V(GLACIER_IR) and
+        V(GLACIER), 180 for V(DEEP_ARCHIVE)) even when an object is deleted sooner. The task warns when
+        rotation would delete backups sooner than that.
+    type: str
+    choices:
+      [STANDARD, REDUCED_REDUNDANCY, STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING, GLACIER, DEEP_ARCHIVE, GLACIER_IR]
+    version_added: 0.1.0
+  storage_class_fulls:
+    description:
+      - The storage class of full backups, in place of O(storage_class) (database dumps are all fulls).
+        Fulls live longest; keeping them cold and diffs warm (O(storage_class_diffs)) is usual.
+    type: str
+    choices:
+      [STANDARD, REDUCED_REDUNDANCY, STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING, GLACIER, DEEP_ARCHIVE, GLACIER_IR]
+    version_added: 0.1.0
+  storage_class_diffs:
+    description:
+      - The storage class of diffs, in place of O(storage_class). Diffs are small and short-lived, and
+        an archived object deleted before its minimum time is billed for the rest of it.
     type: str
     choices:
       [STANDARD, REDUCED_REDUNDANCY, STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING, GLACIER, DEEP_ARCHIVE, GLACIER_IR]
@@ -569,6 +591,8 @@ ARGUMENT_SPEC = {
     "force": {"type": "bool", "default": False},
     "force_full": {"type": "bool", "default": False},
     "storage_class": {"type": "str", "choices": list(STORAGE_CLASSES)},
+    "storage_class_fulls": {"type": "str", "choices": list(STORAGE_CLASSES)},
+    "storage_class_diffs": {"type": "str", "choices": list(STORAGE_CLASSES)},
     "sse": {"type": "str", "choices": list(ENCRYPTIONS)},
     "sse_kms_key_id": {"type": "str"},
     "object_lock_days": {"type": "int"},

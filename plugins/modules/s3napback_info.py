@@ -146,18 +146,34 @@ sets:
       type: dict
       returned: success
     history:
-      description: Every complete backup, oldest first, with its time, kind and bytes.
+      description:
+        - Every complete backup, oldest first, with its time, kind, bytes and storage class.
+        - An archived one (V(GLACIER), V(DEEP_ARCHIVE)) also has C(retrieval) with its C(state),
+          V(archived) (no restored copy), V(in_progress) or V(ready), and when a ready copy C(expires).
       type: list
       elements: dict
       returned: success
       version_added: 0.1.0
       sample:
-        - {time: "2026-11-26T03:15:00Z", kind: full, bytes: 52428800}
+        - {time: "2026-11-26T03:15:00Z", kind: full, bytes: 52428800, storage_class: DEEP_ARCHIVE,
+           retrieval: {state: ready, expires: "Thu, 03 Dec 2026 00:00:00 GMT"}}
+        - {time: "2026-11-27T03:15:00Z", kind: diff, bytes: 524288, storage_class: STANDARD}
+    bytes_by_storage_class:
+      description: The set's bytes (manifests and indexes too) by the storage class S3 lists them in.
+      type: dict
+      returned: success
+      version_added: 0.1.0
+      sample: {DEEP_ARCHIVE: 52428800, STANDARD: 542000}
     problems:
       description: What is wrong with the set, one sentence each.
       type: list
       elements: str
       returned: success
+bytes_by_storage_class:
+  description: The bytes stored across the sets, by storage class.
+  returned: success
+  type: dict
+  version_added: 0.1.0
 problems:
   description: Every set's problems, each prefixed with the set's prefix and name.
   returned: success

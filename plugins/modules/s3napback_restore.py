@@ -31,7 +31,9 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Lists the objects that would be applied and the point in time they restore.
+    details:
+      - Lists the objects that would be applied and the point in time they restore, and for archived
+        ones what would be asked for (RV(retrieval)).
   diff_mode:
     support: none
   platform:
@@ -92,6 +94,35 @@ options:
     type: list
     elements: str
     default: []
+    version_added: 0.1.0
+  retrieval_tier:
+    description:
+      - How S3 restores the objects the restore needs that are archived (V(GLACIER), V(DEEP_ARCHIVE)),
+        which it refuses to read until a RestoreObject made a temporary copy. V(Bulk) is the cheapest
+        and slowest, V(Standard) in between, V(Expedited) fastest and for V(GLACIER) only.
+      - Each archived object the restore needs is looked at first (one HEAD), and only those neither
+        restored nor under way are asked for, once. Manifests and file indexes are never archived.
+    type: str
+    choices: [Bulk, Standard, Expedited]
+    default: Bulk
+    version_added: 0.1.0
+  retrieval_days:
+    description: How many days the restored copies stay readable (1 to 365).
+    type: int
+    default: 7
+    version_added: 0.1.0
+  wait:
+    description:
+      - Wait until every archived object the restore needs is restored (polling with backoff), then
+        restore. Without it the task asks for them and returns at once, RV(pending), unchanged on
+        disk; the same task run later finds them ready and restores.
+    type: bool
+    default: false
+    version_added: 0.1.0
+  wait_timeout:
+    description: With O(wait=true), the seconds to wait at most (1 to 172800) before failing; a later run goes on.
+    type: int
+    default: 43200
     version_added: 0.1.0
   index:
     description:
@@ -204,6 +235,53 @@ verified:
   description: Whether the chain was read and checked in full (O(verify=true)).
   returned: success
   type: bool
+retrieval:
+  description:
+    - For a set with archived objects (O(retrieval_tier)), the retrieval this run asked for (in
+      check mode, would ask for, so that its cost shows before it is paid).
+  returned: when an object the restore needs is archived
+  type: dict
+  version_added: 0.1.0
+  contains:
+    requested:
+      description: The keys this run asked S3 to restore.
+      type: list
+      elements: str
+      returned: always
+    in_progress:
+      description: The keys whose restore was already under way.
+      type: list
+      elements: str
+      returned: always
+    ready:
+      description: The keys whose restored copy can be read now.
+      type: list
+      elements: str
+      returned: always
+    objects:
+      description: How many archived objects are not ready yet.
+      type: int
+      returned: always
+    bytes:
+      description: Their size, what the retrieval bills.
+      type: int
+      returned: always
+    tier:
+      description: The retrieval tier.
+      type: str
+      returned: always
+    expected_ready:
+      description: By storage class, AWS's typical time for this tier, as its user guide states it.
+      type: dict
+      returned: always
+      sample: {DEEP_ARCHIVE: within 48 hours}
+pending:
+  description:
+    - V(true) when archived objects are not ready yet and O(wait) is false. Nothing was restored;
+      RV(changed) says whether this run asked for something. Run the task again later.
+  returned: success
+  type: bool
+  version_added: 0.1.0
 method:
   description:
     - V(index) when the file indexes chose the objects that hold O(paths) and RV(objects) lists only
@@ -236,6 +314,7 @@ from ansible_collections.s3napback.s3napback.plugins.module_utils.module_support
 )
 from ansible_collections.s3napback.s3napback.plugins.module_utils.options import LOGIN, connection_from, login_from
 from ansible_collections.s3napback.s3napback.plugins.module_utils.restore import RestoreRequest, run_restore
+from ansible_collections.s3napback.s3napback.plugins.module_utils.retrieval import TIERS
 
 ARGUMENT_SPEC = {
     **SET_ARGUMENT_SPEC,
@@ -248,6 +327,10 @@ ARGUMENT_SPEC = {
     "force": {"type": "bool", "default": False},
     "verify": {"type": "bool", "default": False},
     "index": {"type": "bool", "default": True},
+    "retrieval_tier": {"type": "str", "choices": list(TIERS), "default": "Bulk"},
+    "retrieval_days": {"type": "int", "default": 7},
+    "wait": {"type": "bool", "default": False},
+    "wait_timeout": {"type": "int", "default": 43200},
     **SECRET_KEY_ARGUMENT_SPEC,
     **CONNECTION_ARGUMENT_SPEC,
 }

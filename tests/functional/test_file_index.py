@@ -12,11 +12,11 @@ import subprocess
 import sys
 
 import pytest
-import yaml
 from support import hard_tree, trees
 from support.faulty_proxy import FaultyProxy
 from support.fixtures import ACCESS_KEY, SECRET_KEY, bucket_contents
 from support.hard_chain import DAY, STEPS, make_hard_chain, stamp
+from support.host_config import write_host_config
 from support.keys import make_keys
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils.backup import run_backup
@@ -181,7 +181,7 @@ def test_an_unusable_index_fails_one_line_unless_the_whole_chain_is_asked_for(
         replace_index(s3, bucket, newest, bytes(body))
         said = rf"^index: {re.escape(newest)}\.index is damaged: its SHA-256 differs from its manifest's$"
     else:
-        other = make_keys(str(tmp_path / "other-keys"))
+        other = make_keys(str(tmp_path / "k"))  # short: gpg-agent's socket path must fit in 108 bytes
         plain = decrypted(s3, bucket, newest + ".index", keys)
         encrypted = subprocess.run(
             [
@@ -256,27 +256,6 @@ def test_the_index_is_compressed_encrypted_and_tar_s_own_listing(chain, s3, buck
     assert b'"./hard/four" link to "./hard/one"\n' in plain or b'"./hard/one" link to' in plain
 
 
-def host_config(tmp_path, request) -> str:
-    connection = request.connection
-    document = {
-        "defaults": {
-            "bucket": request.bucket,
-            "prefix": "host1",
-            "endpoint_url": connection.endpoint_url,
-            "region": "us-east-1",
-            "access_key": ACCESS_KEY,
-            "secret_key": SECRET_KEY,
-            "gpg_recipient": "backup@example.com",
-            "state_dir": request.state_dir,
-        },
-        "jobs": [{"name": request.set_name, "directory": request.source.path}],
-    }
-    path = tmp_path / "config.yml"
-    path.write_text(yaml.safe_dump(document))
-    path.chmod(0o600)
-    return str(path)
-
-
 def test_the_host_commands_ls_find_and_restore_of_one_path(tmp_path, make_request, keys):
     source = tmp_path / "source"
     trees.build_tree(str(source))
@@ -284,7 +263,7 @@ def test_the_host_commands_ls_find_and_restore_of_one_path(tmp_path, make_reques
     first = run_backup(request, now=DAY).backup["key"]
     trees.change_tree(str(source), 1)
     second = run_backup(request, now=DAY + datetime.timedelta(days=1)).backup["key"]
-    config = host_config(tmp_path, request)
+    config = write_host_config(tmp_path / "config.yml", request)
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": os.pathsep.join(sys.path)}
     name = request.set_name
 

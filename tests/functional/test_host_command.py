@@ -66,7 +66,7 @@ def test_list_names_a_job_without_a_backup_and_exits_4_until_every_job_has_one(s
         "www backups=0 chains=0 bytes=0 newest_age=never problems=1",
         'www problem="no backup yet"',
     ]
-    assert "etc backups=1 " in lines[0] and lines[0].endswith(" problems=0")
+    assert "etc backups=1 " in lines[0] and " problems=0 storage=STANDARD:" in lines[0]
     summary = json.loads(s3napback(config, "--json", "list", "www").stdout)
     assert summary["exit_code"] == 4 and summary["results"][0]["problems"] == ["no backup yet"]
     assert s3napback(config, "run", "www").returncode == 0

@@ -102,17 +102,23 @@ def ad_hoc_result(output: str) -> dict:
     return json.loads(output.split(" => ", 1)[1])
 
 
-def test_one_ad_hoc_call_backs_up_a_directory(tmp_path, ansible_env, moto, s3, bucket, keys):
+def directory_arguments(tmp_path, moto, bucket, keys, **more) -> dict:
+    """The backup module's arguments for a tree built in tmp_path/source, into the test bucket."""
     source = tmp_path / "source"
     trees.build_tree(str(source))
-    arguments = {
+    return {
         "directory": str(source),
         "bucket": bucket,
         "gpg_recipient": "backup@example.com",
         "gpg_public_key": keys.public_key,
         "endpoint_url": moto.url,
         "state_dir": str(tmp_path / "state"),
+        **more,
     }
+
+
+def test_one_ad_hoc_call_backs_up_a_directory(tmp_path, ansible_env, moto, s3, bucket, keys):
+    arguments = directory_arguments(tmp_path, moto, bucket, keys)
     env = {
         **ansible_env,
         "AWS_ACCESS_KEY_ID": ACCESS_KEY,
@@ -149,3 +155,15 @@ def test_ansible_doc_renders_every_module(ansible_env, module, options):
     for option in options:
         assert f"{option}" in run.stdout, option
     assert "EXAMPLES" in run.stdout and "RETURN VALUES" in run.stdout
+
+
+def test_a_cold_class_rotation_deletes_too_soon_is_an_ansible_warning(tmp_path, ansible_env, moto, s3, bucket, keys):
+    credentials = {"access_key": ACCESS_KEY, "secret_key": SECRET_KEY, "region": "us-east-1"}
+    arguments = directory_arguments(
+        tmp_path, moto, bucket, keys, storage_class_fulls="GLACIER", fulls=2, diffs=6, **credentials
+    )
+    command = ["localhost", "-i", "localhost,", "-c", "local", "-m", "s3napback.s3napback.s3napback"]
+    run = ansible("ansible", *command, "-a", json.dumps(arguments), env=ansible_env)
+    result = ad_hoc_result(run.stdout)
+    assert result["changed"] and "warnings" not in result.get("backup", {})
+    assert "GLACIER bills 90 days per object, and rotation deletes fulls after as few as 14 days" in run.stderr

@@ -7,7 +7,9 @@ request is read, without a reply; ("stall", seconds) waits that long before forw
 client's timeout, a stalled server); ("slow", bytes per second) forwards at that rate, a slow link;
 ("cut", None) forwards and sends the reply's headers and half its body, then drops the connection;
 ("frame", None) forwards a body wrapped in aws-chunked framing, which is what a store that does not
-decode aws-chunked uploads keeps: a success reply over an object that is not what was sent.
+decode aws-chunked uploads keeps: a success reply over an object that is not what was sent;
+("restoring", None) forwards and says in the reply's x-amz-restore that the object's restore from
+an archive is still under way (moto completes one at once).
 ``requests`` records (method, path, headers) of every request, for tests of what was sent.
 """
 
@@ -70,7 +72,8 @@ class FaultyProxy:
                     time.sleep(fault[1] if fault[0] == "stall" else len(body) / fault[1])
                     fault = None
                 cut = fault is not None and fault[0] == "cut"
-                if cut:
+                restoring = fault is not None and fault[0] == "restoring"
+                if cut or restoring:
                     proxy.faults += 1
                     fault = None
                 if fault is not None and fault[0] == "reset":
@@ -96,7 +99,8 @@ class FaultyProxy:
                 self.send_response(reply.status)
                 for key, value in reply.getheaders():
                     if key.lower() not in ("transfer-encoding", "content-length", "connection"):
-                        self.send_header(key, value)
+                        under_way = restoring and key.lower() == "x-amz-restore"
+                        self.send_header(key, 'ongoing-request="true"' if under_way else value)
                 length = reply.getheader("Content-Length") if self.command == "HEAD" else None  # the object's
                 self.send_header("Content-Length", length or str(len(payload)))
                 self.end_headers()

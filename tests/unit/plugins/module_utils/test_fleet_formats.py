@@ -30,9 +30,22 @@ def test_a_hosts_backups_of_one_day_add_up_to_one_point():
 
 def test_an_empty_bucket_and_a_set_with_nothing_but_debris_still_make_a_page():
     empty = render({"sets": [], "problems": [], "bytes": 0}, "backups", NOW)
-    assert "0 host(s), 0 set(s), 0 B stored, 0 problem(s)" in empty and "no backups" in empty
+    assert "0 host(s), 0 set(s), 0 B stored (nothing), 0 problem(s)" in empty and "no backups" in empty
     debris = {"prefix": "web1", "name": "dir-etc", "newest": None, "problems": ["unfinished upload: k"], "bytes": 9}
     page = render(
         {"sets": [{**debris, "chains": [], "backups": 0, "history": []}], "problems": ["p"], "bytes": 9}, "b", NOW
     )
     assert '<tr class="set stale problem" data-bytes="9">' in page and "a set without any backup" in page
+
+
+def test_the_bytes_of_each_storage_class_show_for_the_fleet_and_for_each_host():
+    classes = {"DEEP_ARCHIVE": 3 * 2**30, "STANDARD": 2**20}
+    described = {"prefix": "web1", "name": "dir-etc", "newest": None, "problems": [], "bytes": sum(classes.values())}
+    described.update(chains=[], backups=0, history=[], bytes_by_storage_class=classes)
+    page = render(
+        {"sets": [described], "problems": [], "bytes": described["bytes"], "bytes_by_storage_class": classes},
+        "b",
+        NOW,
+    )
+    assert "stored (DEEP_ARCHIVE 3.0 GiB, STANDARD 1.0 MiB)" in page
+    assert '<p class="storage-classes">DEEP_ARCHIVE 3.0 GiB, STANDARD 1.0 MiB</p>' in page
