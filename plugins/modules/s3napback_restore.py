@@ -278,7 +278,7 @@ retrieval:
 pending:
   description:
     - V(true) when archived objects are not ready yet and O(wait) is false. Nothing was restored;
-      RV(changed) says whether this run asked for something. Run the task again later.
+      C(changed) says whether this run asked for something. Run the task again later.
   returned: success
   type: bool
   version_added: 0.1.0
