@@ -125,17 +125,26 @@ def _backup(args, job, show_progress: bool = True) -> tuple[dict, list[str]]:
         progress.clear()
     times = {"started": started, "finished": _stamp()}
     if outcome.backup is None:
-        return {"job": job.name, "status": "nothing", "reason": outcome.reason, **times}, [
-            "status=nothing",
-            f"reason={json.dumps(outcome.reason)}",
-        ]
+        result = {"job": job.name, "status": "nothing", "reason": outcome.reason, **times, **_debris(outcome)}
+        return result, ["status=nothing", f"reason={json.dumps(outcome.reason)}", *_debris_words(outcome)]
     backup = outcome.backup
     status = "planned" if args.check else "ok"
     words = [f"status={status}", f"kind={backup['kind']}", f"key={backup['key']}"]
     if not args.check:
         words += [f"bytes={backup['bytes_out']}", f"seconds={backup['duration_s']}"]
     result = {"job": job.name, "status": status, **times, **outcome.as_dict()}
-    return result, [*words, f"rotated={len(outcome.rotated)}"]
+    return result, [*words, f"rotated={len(outcome.rotated)}", *_debris_words(outcome)]
+
+
+def _debris(outcome) -> dict:
+    """What a killed run had left and this run cleared (or would, with --check)."""
+    found = outcome.as_dict()
+    return {name: found[name] for name in ("aborted_uploads", "removed_strays", "locked_strays")}
+
+
+def _debris_words(outcome) -> list[str]:
+    """Log words counting what a killed run had left, each only when there was some."""
+    return [f"{name}={len(found)}" for name, found in _debris(outcome).items() if found]
 
 
 def _finished(args, job, result: dict, words: list[str]) -> None:
