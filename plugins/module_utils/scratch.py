@@ -58,6 +58,7 @@ class ScratchDirectory:
         if self.path is not None and self._fd is not None:
             self._remove(self.path)
             os.close(self._fd)
+            _remove_emptied(self.path)
             self.path = self._fd = None
 
     def remove_abandoned(self) -> None:
@@ -73,13 +74,21 @@ class ScratchDirectory:
             return
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            self._remove(path)
         except BlockingIOError:  # its owner is alive
-            pass
-        finally:
             os.close(fd)
+            return
+        self._remove(path)
+        os.close(fd)
+        _remove_emptied(path)
 
     def _remove(self, path: str) -> None:
         with contextlib.suppress(OSError):
             self.release(path)
         shutil.rmtree(path, ignore_errors=True)
+
+
+def _remove_emptied(path: str) -> None:
+    """Remove what the lock file's open descriptor kept: a FUSE file system (bindfs, sshfs) keeps an
+    unlinked file that is still open as a hidden one (.fuse_hidden...), and with it the directory,
+    until the descriptor is closed."""
+    shutil.rmtree(path, ignore_errors=True)
