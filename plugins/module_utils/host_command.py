@@ -53,19 +53,13 @@ from .probe import run_probe
 from .report import Reporter
 from .restore import RestoreRequest, run_restore
 from .s3 import Bucket
+from .termination import stop_on_signals
 from .version import VERSION
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOTHING, EXIT_NO_BACKUP = 0, 1, 2, 3, 4
 EXIT_RETRIEVING = 75  # EX_TEMPFAIL: archived objects were asked for; run the same command again later
 NO_BACKUP = "no backup yet"
 EXIT_TERMINATED = 128 + signal.SIGTERM
-
-
-def _terminate(signum, _frame):
-    # Once only: a second SIGTERM (systemd signals the whole control group, and a parallel run's
-    # parent forwards it too) must not interrupt the unwinding that aborts the upload.
-    signal.signal(signum, signal.SIG_IGN)
-    raise Terminated(f"stopped by {signal.Signals(signum).name}")
 
 
 class Progress:
@@ -406,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     collector.keep_loaded()
     args = _parser().parse_args(argv)
     os.umask(0o077)  # what gpg, tar and the state create holds keys, paths and credentials: owner only
-    signal.signal(signal.SIGTERM, _terminate)
+    stop_on_signals(signal.SIGTERM)
     try:
         return _main(args)
     except (Terminated, KeyboardInterrupt) as exc:
