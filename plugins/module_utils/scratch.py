@@ -3,11 +3,12 @@
 """Private temporary directories that a killed run does not leave behind for good.
 
 A restore given ``gpg_private_key`` imports the secret key into a scratch GnuPG home (in /dev/shm
-unless TMPDIR is set: secret_parent) and removes it when it ends. SIGKILL or the OOM killer skip
-that, and the secret key would stay there, its gpg-agent running. So each such directory holds a
-lock file, flocked for its owner's lifetime (the kernel drops the lock when the owner dies), and
-every run that makes one first removes the ones of the same kind whose lock it can take: their
-owner is gone.
+unless TMPDIR is set: secret_parent), and every restore writes decrypted data into a work
+directory beside its target (restore_work.py); each removes its own when it ends. SIGKILL or the
+OOM killer skip that, and the secret key (its gpg-agent running) or the plaintext would stay. So
+each such directory holds a lock file, flocked for its owner's lifetime (the kernel drops the lock
+when the owner dies), and every run that makes one first removes the ones of the same kind whose
+lock it can take: their owner is gone.
 """
 
 from __future__ import annotations
