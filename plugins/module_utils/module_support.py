@@ -109,8 +109,8 @@ class _Module(AnsibleModule):
 
 
 INTERRUPTED = (
-    "{cause}: interrupted; its child processes were stopped, its upload aborted and its temporary files"
-    " removed, and the host's state is as it was"
+    "{cause}: interrupted; its child processes were stopped, any unfinished upload aborted and its"
+    " temporary files removed; the host's state is as it was"
 )
 
 
@@ -155,8 +155,9 @@ def _fail_interrupted(module, cause: str) -> None:
     """Fail the task as interrupted. Whoever ended the module may not read its result any more:
     then the line goes nowhere, without a traceback about the pipe."""
     collector.skip_exit_collection()
+    msg = INTERRUPTED.format(cause=cause)
     try:
-        module.fail_json(msg=INTERRUPTED.format(cause=cause), stage="interrupted")
+        module.fail_json(msg=msg, stage="interrupted")
     except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing to flush at exit either
-        sys.exit(1)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        module.fail_json(msg=msg, stage="interrupted")  # to nobody, and nothing left to flush at exit

@@ -147,6 +147,6 @@ def test_a_module_stopped_by_sigterm_fails_the_task_saying_it_was_interrupted(tm
     assert run.returncode == 2, out + err
     failed = json.loads(out.split("FAILED! => ", 1)[1].split("\n\n", 1)[0].rsplit("}", 1)[0] + "}")
     assert failed["stage"] == "interrupted"
-    assert failed["msg"].startswith("stopped by SIGTERM: interrupted; its child processes were stopped, its upload")
+    assert failed["msg"].startswith("stopped by SIGTERM: interrupted; its child processes were stopped, any unfinished")
     assert_left_nothing(tmp_path, started, s3, bucket)
     assert_next_backup_runs(tmp_path, variables, env, s3, bucket)
