@@ -18,6 +18,7 @@ from typing import Callable
 from . import file_index, gpg, naming
 from .catalog import Backup, Chain, SetListing, build_listing, chain_problem, fetched
 from .compression import compressor
+from .debris import Debris, DebrisCleaner
 from .errors import BackupError, JobFailed
 from .files import private_directory
 from .index_stream import IndexStream
@@ -43,7 +44,7 @@ class Outcome:
     backup_set: dict
     backup: dict | None = None
     rotated: list[str] = field(default_factory=list)
-    aborted_uploads: list[str] = field(default_factory=list)
+    debris: Debris = field(default_factory=Debris)  # what killed runs had left, cleared first
     kept_locked: list[dict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -54,7 +55,9 @@ class Outcome:
             "backup_set": self.backup_set,
             "backup": self.backup,
             "rotated": self.rotated,
-            "aborted_uploads": self.aborted_uploads,
+            "aborted_uploads": self.debris.aborted_uploads,
+            "removed_strays": self.debris.removed_strays,
+            "locked_strays": self.debris.locked_strays,
             "kept_locked": self.kept_locked,
             "warnings": self.warnings,
         }
@@ -157,6 +160,13 @@ class BackupRun:
     def _locked_run(self) -> Outcome:
         request = self.request
         listing = build_listing(self._s3.list(self.set_prefix), self.set_prefix)
+        # With the set's lock held, no other run is behind what a killed one left: clear it first,
+        # whether or not a backup is due (check mode: only say what would go).
+        debris = DebrisCleaner(
+            self._s3, self.set_prefix, self.state, bool(request.protection.object_lock_days), self.now
+        ).clear(listing, dry_run=self.check_mode)
+        listing = listing.without(debris.removed_strays)
+        cleared = bool(debris.aborted_uploads or debris.removed_strays)
         chain = listing.chain_of_newest()
         plan = plan_backup(
             PlanInputs(
@@ -172,21 +182,20 @@ class BackupRun:
         )
         set_info = {"bucket": request.bucket, "prefix": self.prefix, "name": self.name}
         if plan.kind is None:
-            return Outcome(False, plan.reason, set_info)
+            return Outcome(cleared, plan.reason, set_info, debris=debris)
         unchanged = None if request.force_full else self._unchanged(listing)
         if unchanged:
-            return Outcome(False, unchanged, set_info)
+            return Outcome(cleared, unchanged, set_info, debris=debris)
         moment = _new_stamp(self.now, listing)
         key = naming.data_key(self.prefix, self.name, naming.stamp(moment), plan.kind, self._extension())
         future = listing.with_backup(Backup(key, plan.kind, moment, 0))
         if self.check_mode:
             backup = {"key": key, "kind": plan.kind, "parent": plan.parent.key if plan.parent else None}
             rotated = self._rotate(future, key, dry_run=True)
-            return Outcome(True, plan.reason, set_info, backup, rotated, kept_locked=self.kept_locked)
-        aborted = self._abort_leftover_uploads()
+            return Outcome(True, plan.reason, set_info, backup, rotated, debris, self.kept_locked)
         backup = self._store(plan, key)
         rotated = self._rotate(future, key)
-        return Outcome(True, plan.reason, set_info, backup, rotated, aborted, self.kept_locked)
+        return Outcome(True, plan.reason, set_info, backup, rotated, debris, self.kept_locked)
 
     def _unchanged(self, listing: SetListing) -> str | None:
         """Why there is nothing new to store although the schedule is due (a repository without a
@@ -204,13 +213,6 @@ class BackupRun:
         request = self.request
         extension = request.source.extension + compressor(request.compression).extension
         return extension + (".gpg" if request.encrypt else "")
-
-    def _abort_leftover_uploads(self) -> list[str]:
-        """Abort uploads a killed run left open: with the lock held, none of them can be live."""
-        leftovers = self._s3.open_uploads(self.set_prefix)
-        for upload in leftovers:
-            self._s3.abort_multipart(upload["key"], upload["upload_id"])
-        return [upload["key"] for upload in leftovers]
 
     def _stages(self, head) -> list:
         request = self.request

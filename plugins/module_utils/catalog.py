@@ -61,10 +61,29 @@ class SetListing:
     strays: list[str] = field(default_factory=list)  # data objects whose manifest never came
     lonely_manifests: list[str] = field(default_factory=list)  # manifests whose data is gone
     lonely_indexes: list[str] = field(default_factory=list)  # file indexes whose data is gone
+    stray_indexes: list[str] = field(default_factory=list)  # file indexes of strays: part of the stray
 
     @property
     def newest(self) -> Backup | None:
         return self.backups[-1] if self.backups else None
+
+    def stray_keys(self, key: str) -> list[str]:
+        """The objects of the stray ``key`` in the order they are deleted: its file index first, so
+        that one half deleted is still a stray (a data object without manifest), never an index
+        hidden behind a data object that is gone."""
+        index = naming.index_key(key)
+        return [*([index] if index in self.stray_indexes else []), key]
+
+    def without(self, keys: list[str]) -> SetListing:
+        """This listing once ``keys`` (leftovers, never a backup's) are deleted."""
+        gone = set(keys)
+        return SetListing(
+            self.backups,
+            [k for k in self.strays if k not in gone],
+            [k for k in self.lonely_manifests if k not in gone],
+            [k for k in self.lonely_indexes if k not in gone],
+            [k for k in self.stray_indexes if k not in gone],
+        )
 
     def chains(self) -> tuple[list[Chain], list[Backup]]:
         """The chains, oldest first, and the diffs that precede every full (orphans)."""
@@ -87,7 +106,7 @@ class SetListing:
 
     def with_backup(self, backup: Backup) -> SetListing:
         backups = sorted([*self.backups, backup], key=lambda b: b.key)
-        return SetListing(backups, self.strays, self.lonely_manifests, self.lonely_indexes)
+        return SetListing(backups, self.strays, self.lonely_manifests, self.lonely_indexes, self.stray_indexes)
 
 
 def build_listing(objects: list[tuple[str, int]], prefix: str) -> SetListing:
@@ -101,9 +120,13 @@ def build_listing(objects: list[tuple[str, int]], prefix: str) -> SetListing:
         companion = next((s for s in (naming.MANIFEST_SUFFIX, naming.INDEX_SUFFIX) if basename.endswith(s)), None)
         if companion:
             data = key[: -len(companion)]
-            if data not in sizes and naming.parse_data_key(basename[: -len(companion)]):
+            if not naming.parse_data_key(basename[: -len(companion)]):
+                continue
+            if data not in sizes:
                 lonely = listing.lonely_manifests if companion == naming.MANIFEST_SUFFIX else listing.lonely_indexes
                 lonely.append(key)
+            elif companion == naming.INDEX_SUFFIX and naming.manifest_key(data) not in sizes:
+                listing.stray_indexes.append(key)
             continue
         parts = naming.parse_data_key(basename)
         if parts is None:

@@ -53,19 +53,13 @@ from .probe import run_probe
 from .report import Reporter
 from .restore import RestoreRequest, run_restore
 from .s3 import Bucket
+from .termination import stop_on_signals
 from .version import VERSION
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOTHING, EXIT_NO_BACKUP = 0, 1, 2, 3, 4
 EXIT_RETRIEVING = 75  # EX_TEMPFAIL: archived objects were asked for; run the same command again later
 NO_BACKUP = "no backup yet"
 EXIT_TERMINATED = 128 + signal.SIGTERM
-
-
-def _terminate(signum, _frame):
-    # Once only: a second SIGTERM (systemd signals the whole control group, and a parallel run's
-    # parent forwards it too) must not interrupt the unwinding that aborts the upload.
-    signal.signal(signum, signal.SIG_IGN)
-    raise Terminated(f"stopped by {signal.Signals(signum).name}")
 
 
 class Progress:
@@ -125,17 +119,26 @@ def _backup(args, job, show_progress: bool = True) -> tuple[dict, list[str]]:
         progress.clear()
     times = {"started": started, "finished": _stamp()}
     if outcome.backup is None:
-        return {"job": job.name, "status": "nothing", "reason": outcome.reason, **times}, [
-            "status=nothing",
-            f"reason={json.dumps(outcome.reason)}",
-        ]
+        result = {"job": job.name, "status": "nothing", "reason": outcome.reason, **times, **_debris(outcome)}
+        return result, ["status=nothing", f"reason={json.dumps(outcome.reason)}", *_debris_words(outcome)]
     backup = outcome.backup
     status = "planned" if args.check else "ok"
     words = [f"status={status}", f"kind={backup['kind']}", f"key={backup['key']}"]
     if not args.check:
         words += [f"bytes={backup['bytes_out']}", f"seconds={backup['duration_s']}"]
     result = {"job": job.name, "status": status, **times, **outcome.as_dict()}
-    return result, [*words, f"rotated={len(outcome.rotated)}"]
+    return result, [*words, f"rotated={len(outcome.rotated)}", *_debris_words(outcome)]
+
+
+def _debris(outcome) -> dict:
+    """What a killed run had left and this run cleared (or would, with --check)."""
+    found = outcome.as_dict()
+    return {name: found[name] for name in ("aborted_uploads", "removed_strays", "locked_strays")}
+
+
+def _debris_words(outcome) -> list[str]:
+    """Log words counting what a killed run had left, each only when there was some."""
+    return [f"{name}={len(found)}" for name, found in _debris(outcome).items() if found]
 
 
 def _finished(args, job, result: dict, words: list[str]) -> None:
@@ -397,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     collector.keep_loaded()
     args = _parser().parse_args(argv)
     os.umask(0o077)  # what gpg, tar and the state create holds keys, paths and credentials: owner only
-    signal.signal(signal.SIGTERM, _terminate)
+    stop_on_signals(signal.SIGTERM)
     try:
         return _main(args)
     except (Terminated, KeyboardInterrupt) as exc:

@@ -6,12 +6,15 @@
 from __future__ import annotations
 
 import os
+import signal
+import sys
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from . import collector, gpg, s3
-from .errors import BackupError
+from .errors import BackupError, Terminated
 from .options import unknown_option
+from .termination import stop_on_signals, stop_when_unheard
 
 CONNECTION_ARGUMENT_SPEC = {
     "access_key": {
@@ -105,18 +108,32 @@ class _Module(AnsibleModule):
         super().fail_json(msg=msg, **kwargs)
 
 
+INTERRUPTED = (
+    "{cause}: interrupted; its child processes were stopped, any unfinished upload aborted and its"
+    " temporary files removed; the host's state is as it was"
+)
+
+
 def run_module(argument_spec: dict, work, **rules) -> None:
     """The whole life of an s3napback module: parse options (``rules`` such as
     ``mutually_exclusive``), check libraries, run ``work(module)`` (which returns the result
-    dict), and turn an engine error into one ``fail_json`` line."""
+    dict), and turn an engine error into one ``fail_json`` line.
+
+    SIGTERM and SIGINT (an operator's Ctrl-C reaches the module through Ansible's worker), and
+    Ansible no longer reading the result (its task ``timeout``), end ``work`` as they end the host
+    command: the engine unwinds, then the task fails with a line that says it was interrupted."""
     module = _Module(argument_spec=argument_spec, supports_check_mode=True, **rules)
     require_libraries(module)
     os.umask(0o077)  # the state, snapshots and keyring the engine writes are the owner's only
     failure = None
     try:
+        stop_on_signals(signal.SIGTERM, signal.SIGINT)
+        stop_when_unheard()
         result = work(module)
     except BackupError as exc:
         failure = exc
+    except Terminated as exc:
+        _fail_interrupted(module, str(exc))
     collector.skip_exit_collection()  # exit_json and fail_json end the process
     if failure:
         module.fail_json(msg=str(failure), stage=failure.stage, **getattr(failure, "result", {}))
@@ -132,3 +149,15 @@ def _warnings_of(result: dict) -> list[str]:
     for each in result.get("results") or []:
         found += [warning for warning in each.pop("warnings", None) or [] if warning not in found]
     return found
+
+
+def _fail_interrupted(module, cause: str) -> None:
+    """Fail the task as interrupted. Whoever ended the module may not read its result any more:
+    then the line goes nowhere, without a traceback about the pipe."""
+    collector.skip_exit_collection()
+    msg = INTERRUPTED.format(cause=cause)
+    try:
+        module.fail_json(msg=msg, stage="interrupted")
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        module.fail_json(msg=msg, stage="interrupted")  # to nobody, and nothing left to flush at exit

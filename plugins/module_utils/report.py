@@ -35,6 +35,11 @@ METRICS = (
 _SAMPLE_RE = re.compile(r"^s3napback_(?P<metric>\w+)\{[^}]*\} (?P<value>\S+)$")
 
 
+def _count(result: dict, name: str) -> int | None:
+    found = result.get(name)
+    return None if found is None else len(found)
+
+
 def _warn(message: str) -> None:
     sys.stderr.write(f"s3napback: {message}\n")
 
@@ -93,6 +98,10 @@ class Reporter:
             "reason": result.get("reason"),
             "stage": result.get("stage"),
             "error": " ".join(result["msg"].split()) if result.get("msg") else None,  # one line
+            # what killed runs had left that this run cleared (None: it failed before it could say)
+            "aborted_uploads": _count(result, "aborted_uploads"),
+            "removed_strays": _count(result, "removed_strays"),
+            "locked_strays": _count(result, "locked_strays"),
             "last_success": previous.get("last_success"),
             "last_success_key": previous.get("last_success_key"),
         }

@@ -3,8 +3,9 @@
 """Restore and verify: a set as of a point in time, streamed from the bucket through gpg, the
 decompressor and tar, every object's SHA-256 checked against its manifest.
 
-A restore writes into a temporary sibling of ``dest`` and moves it into place only when every
-object of the chain applied cleanly, so a failure leaves ``dest`` exactly as it was.
+A restore writes into a private work directory beside ``dest`` (restore_work.py) and puts the
+result in place, in one step where the file system can (exchange.py), only when every object of
+the chain applied cleanly: a failure, or a kill, leaves ``dest`` exactly as it was.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import contextlib
 import hashlib
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -29,6 +29,7 @@ from .index_reader import NoIndex, read_chain
 from .pipeline import Pipeline, Stage
 from .point_in_time import chain_at
 from .restore_paths import SELECTED, Selection, move_into, names_file, remove_extras, select
+from .restore_work import WorkDirectory
 from .retrieval import Retrieval, report, survey, tier_problem, wait_until_ready
 from .retrieval import request as request_retrieval
 from .s3 import Bucket, connected
@@ -252,53 +253,34 @@ class RestoreRun:
 
     def _restore_selected(self, target: str, chain: list[Backup], selection: Selection, keys: DecryptionKeys) -> None:
         """Extract the selected members object by object into a work directory beside ``target``,
-        older objects through a staging directory, then move it into place."""
-        dest, work = self._work_directory(target)
-        names = f"{work}.names"  # outside the work directory, whose times tar sets
+        older objects through a staging directory, then put it in place."""
         newest = len(chain) - 1
-        try:
+        with WorkDirectory(target) as work:
+            tree, names = work.tree, work.file("names")  # the names outside the tree, whose times tar sets
+            os.mkdir(tree, 0o700)
             os.mkdir(names, 0o700)
             for number in sorted(selection.objects):
                 plan = selection.objects[number]
-                into = work if number == newest else os.path.join(work, f".s3napback-stage-{number}")
+                into = tree if number == newest else os.path.join(tree, f".s3napback-stage-{number}")
                 os.makedirs(into, exist_ok=True)
                 extract = ["tar", "--extract", "--file=-", f"--directory={into}", *SELECTED]
                 extract.append(f"--files-from={names_file(names, number, plan)}")
                 self._apply(chain[number], keys, Stage("tar", extract))
                 if number == newest:
-                    remove_extras(work, plan)
+                    remove_extras(tree, plan)
                 else:
-                    move_into(work, into, plan)
-            self._move_into_place(work, dest)
-        except BaseException:
-            shutil.rmtree(work, ignore_errors=True)
-            raise
-        finally:
-            shutil.rmtree(names, ignore_errors=True)
-
-    def _work_directory(self, target: str) -> tuple[str, str]:
-        """``target`` without a trailing slash, and a new work directory beside it."""
-        dest = target.rstrip("/")
-        parent = os.path.dirname(dest)
-        try:
-            os.makedirs(parent, exist_ok=True)
-            return dest, tempfile.mkdtemp(prefix=f".{os.path.basename(dest)}.restoring-", dir=parent)
-        except OSError as exc:
-            raise BackupError("restore", f"cannot write next to {dest}: {exc.strerror}") from exc
+                    move_into(tree, into, plan)
+            work.put_tree_in_place()
 
     def _dump_to(self, path: str, chain: list[Backup], keys: DecryptionKeys) -> None:
         """The chain's decrypted, decompressed streams, one after the other, into ``path``."""
         if os.path.lexists(path) and not self.request.force:
             raise BackupError("restore", f"dump_to {path} exists; set force to replace it")
-        partial = f"{path}.s3napback-partial"
-        try:
+        with WorkDirectory(path) as work:
+            partial = work.file("dump")
             for backup in chain:
                 self._apply(backup, keys, Stage("tee", ["tee", "--append", "--", partial]))
-            os.replace(partial, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(partial)
-            raise
+            os.replace(partial, path)  # a file is replaced in one step on every file system
 
     def _chain(self) -> list[Backup]:
         chain, self.manifests = chain_at(self._s3, self.set_prefix, self.request.at, self.request.gpg_verify_key)
@@ -311,42 +293,29 @@ class RestoreRun:
             raise BackupError("restore", f"{option} {path} is not empty; set force to replace its contents")
 
     def _restore_into(self, target: str, fmt: Format, chain: list[Backup], keys: DecryptionKeys) -> None:
-        """Apply the whole chain into a work directory beside ``target``, then move it into place.
+        """Apply the whole chain into a work directory beside ``target``, then put it in place.
 
         With ``paths`` (``index: false``, or backups made before file indexes), still the whole
         chain is applied: a diff records deletions, renames and type changes in its directories'
         entries, which tar replays only when it extracts those directories. Only the asked-for
         paths are then carried over.
         """
-        dest, work = self._work_directory(target)
-        selected = f"{work}.selected"
-        try:
+        if not (fmt.load is not None):  # run() restores a format without load into a database instead
+            raise AssertionError("run() restores a format without load into a database instead")
+        with WorkDirectory(target) as work:
+            tree = work.tree
+            os.mkdir(tree, 0o700)
             if fmt.create:
-                _run_once(fmt.create(work))
-            if not (fmt.load is not None):  # run() restores a format without load into a database instead
-                raise AssertionError("run() restores a format without load into a database instead")
-            load = fmt.load(work)
+                _run_once(fmt.create(tree))
+            load = fmt.load(tree)
             for backup in chain:
                 self._apply(backup, keys, Stage(load[0], load))
             if self.request.paths:
-                _carry_paths(work, selected, self.request.paths)
-                shutil.rmtree(work)
-                os.rename(selected, work)
-            self._move_into_place(work, dest)
-        except BaseException:
-            shutil.rmtree(work, ignore_errors=True)
-            shutil.rmtree(selected, ignore_errors=True)
-            raise
-
-    @staticmethod
-    def _move_into_place(work: str, dest: str) -> None:
-        old = None
-        if os.path.isdir(dest):
-            old = f"{work}.old"
-            os.rename(dest, old)
-        os.rename(work, dest)
-        if old:
-            shutil.rmtree(old, ignore_errors=True)
+                selected = work.file("selected")
+                _carry_paths(tree, selected, self.request.paths)
+                shutil.rmtree(tree)
+                os.rename(selected, tree)
+            work.put_tree_in_place()
 
     def _check_digest(self, backup: Backup, digest) -> None:
         if digest.hexdigest() != self.manifests[backup.key].get("sha256"):

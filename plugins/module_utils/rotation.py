@@ -101,7 +101,7 @@ class Retention:
 
 def _leftovers(listing: SetListing, orphans: list[Backup], oldest_kept: str) -> list[str]:
     keys = _keys_of([b for b in orphans if b.key < oldest_kept])
-    keys += [k for k in listing.strays if k < oldest_kept]
+    keys += [k for stray in listing.strays if stray < oldest_kept for k in listing.stray_keys(stray)]
     keys += [k for k in listing.lonely_manifests if k < oldest_kept]
     keys += [k for k in listing.lonely_indexes if k < oldest_kept]
     return keys

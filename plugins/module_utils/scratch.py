@@ -3,11 +3,12 @@
 """Private temporary directories that a killed run does not leave behind for good.
 
 A restore given ``gpg_private_key`` imports the secret key into a scratch GnuPG home (in /dev/shm
-unless TMPDIR is set: secret_parent) and removes it when it ends. SIGKILL or the OOM killer skip
-that, and the secret key would stay there, its gpg-agent running. So each such directory holds a
-lock file, flocked for its owner's lifetime (the kernel drops the lock when the owner dies), and
-every run that makes one first removes the ones of the same kind whose lock it can take: their
-owner is gone.
+unless TMPDIR is set: secret_parent), and every restore writes decrypted data into a work
+directory beside its target (restore_work.py); each removes its own when it ends. SIGKILL or the
+OOM killer skip that, and the secret key (its gpg-agent running) or the plaintext would stay. So
+each such directory holds a lock file, flocked for its owner's lifetime (the kernel drops the lock
+when the owner dies), and every run that makes one first removes the ones of the same kind whose
+lock it can take: their owner is gone.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class ScratchDirectory:
         if self.path is not None and self._fd is not None:
             self._remove(self.path)
             os.close(self._fd)
+            _remove_emptied(self.path)
             self.path = self._fd = None
 
     def remove_abandoned(self) -> None:
@@ -73,13 +75,21 @@ class ScratchDirectory:
             return
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            self._remove(path)
         except BlockingIOError:  # its owner is alive
-            pass
-        finally:
             os.close(fd)
+            return
+        self._remove(path)
+        os.close(fd)
+        _remove_emptied(path)
 
     def _remove(self, path: str) -> None:
         with contextlib.suppress(OSError):
             self.release(path)
         shutil.rmtree(path, ignore_errors=True)
+
+
+def _remove_emptied(path: str) -> None:
+    """Remove what the lock file's open descriptor kept: a FUSE file system (bindfs, sshfs) keeps an
+    unlinked file that is still open as a hidden one (.fuse_hidden...), and with it the directory,
+    until the descriptor is closed."""
+    shutil.rmtree(path, ignore_errors=True)

@@ -25,6 +25,7 @@ class SetState:
         self.record_path = f"{base}.json"
         self.lock_path = f"{base}.lock"
         self.pending_snapshot = f"{base}.snar.new"
+        self.locked_strays_path = f"{base}.locked-strays.json"
 
     def record(self) -> dict:
         """What the last successful run recorded (``last_key``, ``chain``, a source's own fields),
@@ -68,3 +69,19 @@ class SetState:
 
     def discard(self) -> None:
         files.remove_quietly(self.pending_snapshot)
+
+    def locked_strays(self) -> list[str]:
+        """Leftovers of killed runs that an object lock kept from an earlier run's cleanup: later
+        runs try them again, though backups made since are newer than they are (debris.py)."""
+        try:
+            with open(self.locked_strays_path, "rb") as handle:
+                keys = json.load(handle)
+        except (OSError, ValueError):
+            return []
+        return [key for key in keys if isinstance(key, str)] if isinstance(keys, list) else []
+
+    def keep_locked_strays(self, keys: list[str]) -> None:
+        if keys:
+            files.write_private(self.locked_strays_path, json.dumps(sorted(keys), indent=2).encode(), "state")
+        else:
+            files.remove_quietly(self.locked_strays_path)

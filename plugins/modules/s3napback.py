@@ -530,11 +530,39 @@ rotated:
     - web1.example.com/dir-etc/20261001T031500Z-full.tar.zst.gpg.json
     - web1.example.com/dir-etc/20261001T031500Z-full.tar.zst.gpg
 aborted_uploads:
-  description: Keys of unfinished multipart uploads left by an earlier, killed run of this set, now aborted.
+  description:
+    - Keys of unfinished multipart uploads left by an earlier, killed run of this set, now aborted
+      (in check mode, those that would be).
+    - Every run clears what killed runs left before anything else, whether or not a backup is due.
   returned: for one set
   type: list
   elements: str
   sample: []
+removed_strays:
+  description:
+    - Keys removed (in check mode, that would be) because a killed run left them, in the order
+      removed. A stray is a data object without its manifest (a run killed after its object was
+      complete and before its manifest was written), with its file index; a lonely file index
+      goes too.
+    - Only those newer than the set's newest backup, which no finished run can have written. An
+      older stray is left to rotation; M(s3napback.s3napback.s3napback_info) reports it.
+  returned: for one set
+  type: list
+  elements: str
+  version_added: 0.1.0
+  sample:
+    - web1.example.com/dir-etc/20261126T031500Z-full.tar.zst.gpg.index
+    - web1.example.com/dir-etc/20261126T031500Z-full.tar.zst.gpg
+locked_strays:
+  description:
+    - Leftovers of killed runs that an object lock still holds (see O(object_lock_days)), each with
+      the date it holds them until. The set's state remembers them, and later runs remove them
+      once they can.
+  returned: for one set
+  type: list
+  elements: dict
+  version_added: 0.1.0
+  sample: [{"key": "web1/etc/20261126T031500Z-full.tar.zst.gpg", "locked_until": "2026-12-26T03:15:00Z"}]
 kept_locked:
   description: Expired backups that rotation kept because an object lock still holds them (see O(object_lock_days)).
   returned: for one set

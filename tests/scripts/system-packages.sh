@@ -19,6 +19,8 @@ if [ "${1:-}" = --tests ]; then
     [chromium]=chromium [dpkg-deb]=dpkg
     # s3rver, the S3 server that kept botocore's aws-chunked uploads as data, for the TLS tests
     [node]=nodejs [npm]=npm
+    # a FUSE file system that refuses renameat2(RENAME_EXCHANGE), for the restore's fallback
+    [bindfs]=bindfs
   )
 fi
 missing=("$@")

@@ -9,7 +9,10 @@ client's timeout, a stalled server); ("slow", bytes per second) forwards at that
 ("frame", None) forwards a body wrapped in aws-chunked framing, which is what a store that does not
 decode aws-chunked uploads keeps: a success reply over an object that is not what was sent;
 ("restoring", None) forwards and says in the reply's x-amz-restore that the object's restore from
-an archive is still under way (moto completes one at once).
+an archive is still under way (moto completes one at once);
+("hold", Hold()) keeps the request, its body read, until the test releases it: the test kills the
+client meanwhile, then lets the request go on to the server or drops it, and so decides whether
+the store did what the dead client asked.
 ``requests`` records (method, path, headers) of every request, for tests of what was sent.
 """
 
@@ -24,6 +27,30 @@ import time
 import urllib.parse
 
 from .processes import free_port
+
+
+class Hold:
+    """One request held at the proxy: ``arrived`` is set once it is there; ``release(forward)``
+    sends it on to the server (as if the client had died after sending it) or drops it (died
+    before); ``done`` is set once the proxy has finished with it."""
+
+    def __init__(self):
+        self.arrived, self.done = threading.Event(), threading.Event()
+        self._released = threading.Event()
+        self.forward = False
+        self.path = ""
+
+    def wait(self, timeout: float = 60.0) -> str:
+        """The held request's path, once it arrived."""
+        if not self.arrived.wait(timeout):
+            raise AssertionError(f"no request to hold came within {timeout} s")
+        return self.path
+
+    def release(self, forward: bool) -> None:
+        self.forward = forward
+        self._released.set()
+        if not self.done.wait(60):
+            raise AssertionError("the held request was not finished within 60 s")
 
 
 class _QuietServer(http.server.ThreadingHTTPServer):
@@ -63,6 +90,10 @@ class FaultyProxy:
                 url = urllib.parse.urlsplit(self.path)
                 proxy.requests.append((self.command, url.path, {k.lower(): v for k, v in self.headers.items()}))
                 fault = proxy.rule(self.command, url.path, urllib.parse.parse_qs(url.query, keep_blank_values=True))
+                if fault is not None and fault[0] == "hold":
+                    proxy.faults += 1
+                    self._hold(fault[1], url.path, body)
+                    return
                 if fault is not None and fault[0] == "frame":
                     proxy.faults += 1
                     body = f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
@@ -90,12 +121,18 @@ class FaultyProxy:
                     self.end_headers()
                     self.wfile.write(payload)
                     return
+                self._forward(body, cut, restoring)
+
+            def _forward(self, body: bytes, cut: bool = False, restoring: bool = False):
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("transfer-encoding",)}
                 headers["Content-Length"] = str(len(body))
                 upstream = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=60)
-                upstream.request(self.command, self.path, body=body, headers=headers)
-                reply = upstream.getresponse()
-                payload = reply.read()
+                try:
+                    upstream.request(self.command, self.path, body=body, headers=headers)
+                    reply = upstream.getresponse()
+                    payload = reply.read()
+                finally:
+                    upstream.close()
                 self.send_response(reply.status)
                 for key, value in reply.getheaders():
                     if key.lower() not in ("transfer-encoding", "content-length", "connection"):
@@ -106,9 +143,20 @@ class FaultyProxy:
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(payload[: len(payload) // 2] if cut else payload)
-                upstream.close()
                 if cut:
                     self._reset()
+
+            def _hold(self, hold: Hold, path: str, body: bytes):
+                hold.path = path
+                hold.arrived.set()
+                hold._released.wait()
+                try:
+                    if hold.forward:
+                        self._forward(body)  # its client is gone: the reply goes nowhere
+                    else:
+                        self._reset()
+                finally:
+                    hold.done.set()
 
             def _reset(self):
                 self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

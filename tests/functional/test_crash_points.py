@@ -1,0 +1,266 @@
+"""Every point where a crash leaves something behind, made deterministic: the fault proxy holds the
+chosen request (the CompleteMultipartUpload, the file index's PUT, the manifest's PUT, a rotation
+DELETE, a restore's last GET), the whole process tree of the host command is killed with SIGKILL
+while it waits, and the request then goes on to S3 (the store did it, the client died before the
+reply) or is dropped (the client died before the store saw it). Each test checks what is left in
+the bucket and on disk, then that the next run leaves nothing behind and gives the right result.
+docs/RELIABILITY.md has the matrix."""
+
+import json
+import os
+import stat
+import sys
+
+import pytest
+import yaml
+from support import trees
+from support.crash import kill_group, start_group
+from support.faulty_proxy import FaultyProxy, Hold
+from support.fixtures import bucket_contents, open_uploads
+from test_host_command import CRON_ENV, MODULE, s3napback
+
+MIB = 1024 * 1024
+BIG = 9 * MIB  # past the first part (8 MiB): the data object is a multipart upload
+
+
+def data(path):
+    return path.endswith(".gpg")
+
+
+# Which request each crash point holds: the first that matches.
+HELD = {
+    "complete": lambda method, path, query: method == "POST" and "uploadId" in query and data(path),
+    "index": lambda method, path, query: method == "PUT" and path.endswith(".index"),
+    "manifest": lambda method, path, query: method == "PUT" and path.endswith(".json"),
+    "rotation": lambda method, path, query: method == "DELETE" and path.endswith(".index"),
+    "last GET": None,  # set by the restore tests: the GET of the chain's newest object
+}
+
+
+class HoldFirst:
+    """A proxy rule that forwards every request, but once armed holds the first one it picks.
+
+    Every run of a test goes through the same proxy: the endpoint is part of a set's identity on
+    the host (its state files and lock), so a run on another endpoint would be another set."""
+
+    def __init__(self):
+        self.matches, self.hold = None, Hold()
+
+    def arm(self, matches) -> Hold:
+        self.matches, self.hold = matches, Hold()
+        return self.hold
+
+    def __call__(self, method, path, query):
+        if self.matches and not self.hold.arrived.is_set() and self.matches(method, path, query):
+            return ("hold", self.hold)
+        return None
+
+
+@pytest.fixture
+def proxied(setup, moto):
+    """The config, its document, and the rule of the proxy that every run of the test goes through."""
+    config, document = setup
+    rule = HoldFirst()
+    with FaultyProxy(moto.port, rule) as proxy:
+        document["defaults"]["endpoint_url"] = proxy.url
+        config.write_text(yaml.safe_dump(document))
+        yield config, document, rule
+
+
+def host_command(config, *args):
+    return start_group([sys.executable, "-m", MODULE, "--config", str(config), *args], CRON_ENV)
+
+
+def crash(proxied, matches, forward, *args):
+    """Run the host command with ``args``, hold the request ``matches`` picks, kill the command's
+    whole process tree while it waits, then forward or drop the request: the key it was for."""
+    config, _document, rule = proxied
+    hold = rule.arm(matches)
+    process = host_command(config, *args)
+    try:
+        held = hold.wait()
+    finally:
+        _out, err = kill_group(process)
+    hold.release(forward)
+    assert process.returncode == -9, err
+    return held.split("/", 2)[2]  # without the bucket
+
+
+def state_of(tmp_path):
+    state = tmp_path / "state"
+    names = sorted(name for name in os.listdir(state) if name.endswith((".snar", ".json")))
+    return {name: (state / name).read_bytes() for name in names}
+
+
+@pytest.fixture
+def www(proxied, tmp_path, s3, bucket):
+    """A first full of www, then 9 MiB more in it, for the diff that is killed."""
+    first = s3napback(proxied[0], "run", "www")
+    assert first.returncode == 0, first.stderr
+    trees.write(str(tmp_path / "www" / "big.bin"), os.urandom(BIG))
+    return bucket_contents(s3, bucket)
+
+
+def next_run(config, *args):
+    """The next run: its JSON result."""
+    run = s3napback(config, "--json", "run", "www", *args)
+    assert run.returncode == 0, run.stderr
+    (result,) = json.loads(run.stdout)["results"]
+    return result
+
+
+def assert_restores(config, tmp_path, keys, name="restored"):
+    restored = tmp_path / name
+    run = s3napback(config, "restore", "www", "--dest", str(restored), "--force", "--gpg-home", keys.secret_home)
+    assert run.returncode == 0, run.stderr
+    source = {path: entry for path, entry in trees.picture(str(tmp_path / "www")).items() if not path.endswith(b".key")}
+    assert trees.differences(source, trees.picture(str(restored))) == []  # www's job excludes *.key
+
+
+# crash point, the held request forwarded: what the bucket holds beside the first full; the
+# uploads left open; what the next run removes (index and data, as suffixes of the killed key)
+BACKUP_CRASHES = [
+    ("complete", False, [], 1, []),
+    ("complete", True, [""], 0, [""]),
+    ("index", True, ["", ".index"], 0, [".index", ""]),
+    ("manifest", False, ["", ".index"], 0, [".index", ""]),
+]
+
+
+@pytest.mark.parametrize(("point", "forward", "left", "uploads", "removed"), BACKUP_CRASHES)
+def test_a_backup_killed_at_each_write_leaves_what_the_next_run_clears(
+    point, forward, left, uploads, removed, proxied, www, tmp_path, s3, bucket, keys
+):
+    config, first = proxied[0], www
+    state = state_of(tmp_path)
+    held = crash(proxied, HELD[point], forward, "run", "www", "--force")
+    killed = held.removesuffix(".json").removesuffix(".index")
+    assert bucket_contents(s3, bucket) == sorted(first + [killed + suffix for suffix in left])
+    assert len(open_uploads(s3, bucket)) == uploads
+    assert state_of(tmp_path) == state  # the snapshot and the record as they were
+    result = next_run(config, "--force")
+    assert result["backup"]["kind"] == "diff" and result["backup"]["parent"] == first[0]
+    assert result["aborted_uploads"] == ([killed] if uploads else [])
+    assert result["removed_strays"] == [killed + suffix for suffix in removed]
+    made = [result["backup"][name] for name in ("key", "index_key", "manifest_key")]
+    assert bucket_contents(s3, bucket) == sorted(first + made) and open_uploads(s3, bucket) == []
+    assert not [name for name in os.listdir(tmp_path / "state") if name.endswith(".new")]
+    status = json.loads((tmp_path / "state" / "www.status.json").read_text())
+    assert (status["removed_strays"], status["aborted_uploads"]) == (len(removed), uploads)
+    assert_restores(config, tmp_path, keys)
+
+
+def test_a_backup_killed_after_its_manifest_was_stored_is_whole_and_the_next_run_a_full(
+    proxied, www, tmp_path, s3, bucket, keys
+):
+    """The store wrote the manifest, the host never heard: the backup is whole, but the host's
+    snapshot still follows the backup before it, so the next one is a full."""
+    config, first = proxied[0], www
+    state = state_of(tmp_path)
+    held = crash(proxied, HELD["manifest"], True, "run", "www", "--force")
+    killed = held.removesuffix(".json")
+    assert bucket_contents(s3, bucket) == sorted([*first, killed, killed + ".index", held])
+    assert state_of(tmp_path) == state
+    result = next_run(config, "--force")
+    assert result["backup"]["kind"] == "full" and "not the newest backup" in result["reason"]
+    assert result["removed_strays"] == [] and open_uploads(s3, bucket) == []
+    assert len(bucket_contents(s3, bucket)) == 9
+    assert_restores(config, tmp_path, keys)
+
+
+def test_a_rotation_killed_midway_leaves_an_older_stray_that_the_next_rotation_takes(
+    proxied, tmp_path, s3, bucket, keys
+):
+    """Rotation deletes the manifest first: killed at the index's DELETE, the expired full is a
+    stray with its index, older than the kept backup. The next run does not clear it (it is not
+    newer than the newest backup); the next rotation deletes it, index first."""
+    config, document, _rule = proxied
+    document["jobs"][1].update(fulls=1, diffs=0)
+    config.write_text(yaml.safe_dump(document))
+    assert s3napback(config, "run", "www").returncode == 0
+    expired = bucket_contents(s3, bucket)
+    held = crash(proxied, HELD["rotation"], False, "run", "www", "--force")
+    full = held.removesuffix(".index")
+    kept = [key for key in bucket_contents(s3, bucket) if key not in expired]
+    assert bucket_contents(s3, bucket) == sorted([full, held, *kept]) and len(kept) == 3
+    listed = s3napback(config, "list", "www")
+    assert f"object without its manifest (a failed run?): {full}" in listed.stdout
+    result = next_run(config, "--force")
+    assert result["removed_strays"] == [] and result["rotated"][-2:] == [held, full]
+    made = [result["backup"][name] for name in ("key", "index_key", "manifest_key")]
+    assert bucket_contents(s3, bucket) == sorted(made)
+    assert_restores(config, tmp_path, keys)
+
+
+@pytest.fixture
+def chain(proxied, tmp_path, s3, bucket):
+    """A full and a diff of www: the diff is the object a restore reads last."""
+    config = proxied[0]
+    assert s3napback(config, "run", "www").returncode == 0
+    trees.change_tree(str(tmp_path / "www"), 1)
+    assert s3napback(config, "run", "www", "--force").returncode == 0
+    newest = bucket_contents(s3, bucket)[-3]
+    assert newest.endswith("-diff.tar.zst.gpg")
+    return newest
+
+
+def work_directories(parent, name):
+    return sorted(entry for entry in os.listdir(parent) if entry.startswith(f".{name}.restoring-"))
+
+
+def last_get(newest):
+    return lambda method, path, query: method == "GET" and path.endswith("/" + newest)
+
+
+def test_a_restore_killed_at_its_last_get_leaves_dest_whole_and_its_work_for_the_next_restore(
+    proxied, chain, tmp_path, keys
+):
+    config, _document, rule = proxied
+    dest = tmp_path / "dest"
+    trees.write(str(dest / "old.txt"), b"what the restore replaces")
+    hold = rule.arm(last_get(chain))
+    args = ("restore", "www", "--dest", str(dest), "--force", "--gpg-home", keys.secret_home)
+    process = host_command(config, *args)
+    try:
+        hold.wait()
+        (work,) = work_directories(tmp_path, "dest")
+        # Another restore beside the same dest meanwhile leaves the live one's work alone.
+        beside = s3napback(config, *args)
+        assert beside.returncode == 0, beside.stderr
+        assert work_directories(tmp_path, "dest") == [work]
+        trees.write(str(dest / "old.txt"), b"what the restore replaces")
+        before = trees.picture(str(dest))
+    finally:
+        kill_group(process)
+    hold.release(False)
+    assert trees.picture(str(dest)) == before, "the killed restore touched dest"
+    left = tmp_path / work
+    assert stat.S_IMODE(os.stat(left).st_mode) == 0o700, "partial plaintext readable by others"
+    assert os.listdir(left / "tree"), "the full was applied before the kill"
+    verified = s3napback(config, "verify", "www", "--gpg-home", keys.secret_home)
+    assert verified.returncode == 0 and " status=verified " in verified.stdout, verified.stderr
+    assert " objects=2 " in verified.stdout
+    assert_restores(config, tmp_path, keys, name="dest")
+    assert work_directories(tmp_path, "dest") == []
+
+
+def test_a_dump_killed_at_its_last_get_leaves_no_file_and_its_work_for_the_next_dump(proxied, chain, tmp_path, keys):
+    config, _document, rule = proxied
+    dump = tmp_path / "www.tar"
+    hold = rule.arm(last_get(chain))
+    args = ("restore", "www", "--dump-to", str(dump), "--gpg-home", keys.secret_home)
+    process = host_command(config, *args)
+    try:
+        hold.wait()
+    finally:
+        kill_group(process)
+    hold.release(False)
+    (work,) = work_directories(tmp_path, "www.tar")
+    assert not dump.exists() and stat.S_IMODE(os.stat(tmp_path / work).st_mode) == 0o700
+    assert (tmp_path / work / "dump").stat().st_size > 0, "the full was written before the kill"
+    again = s3napback(config, *args)
+    assert again.returncode == 0, again.stderr
+    assert work_directories(tmp_path, "www.tar") == []
+    other = tmp_path / "other.tar"
+    assert s3napback(config, "restore", "www", "--dump-to", str(other), "--gpg-home", keys.secret_home).returncode == 0
+    assert dump.read_bytes() == other.read_bytes()
