@@ -118,6 +118,15 @@ FILES_SERVERS ?= s3rver-tls
 bench-files: bench-system $(VENV)/.installed bench/node_modules/.installed
 	PYTHONPATH=tests $(BIN)/python -m bench.file_restore --size $(SIZE) --rounds $(ROUNDS) --servers $(FILES_SERVERS)
 
+## bench-role: the role's first and no-change runs on 1, 3 and 10 chroot hosts (the fleet test's), with
+## each task's time and the controller's CPU, as root (make bench-role ROLE_HOSTS=1,3,10 ROLE_RUNS=3)
+ROLE_HOSTS ?= 1,3,10
+ROLE_RUNS ?= 3
+.PHONY: bench-role
+bench-role: $(VENV)/.installed
+	tests/scripts/system-packages.sh debootstrap
+	PYTHONPATH=tests $(BIN)/python -m bench.role_scaling --hosts $(ROLE_HOSTS) --runs $(ROLE_RUNS)
+
 bench-profile: $(VENV)/.installed
 	command -v openssl >/dev/null || tests/scripts/system-packages.sh openssl
 	PYTHONPATH=tests $(BIN)/python -m bench.profile

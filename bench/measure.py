@@ -29,6 +29,22 @@ class Measurement:
     returncode: int
     stdout: str
     stderr: str
+    peak_marked_rss_bytes: int = 0  # the processes of the tree named by ``marker``, and theirs
+
+
+def marked_rss_bytes(root: int, marker: bytes) -> int:
+    """The resident memory of the processes under ``root`` whose command line holds ``marker``, and
+    of all their descendants: a module's processes on the host, without Ansible's controller."""
+    pids = tree(root)
+    marked = set()
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                if marker in handle.read():
+                    marked.add(pid)
+        except OSError:
+            continue
+    return sum(rss_bytes(pid) for pid in {p for m in marked for p in tree(m)})
 
 
 def tree_rss_bytes(root: int) -> int:
@@ -61,17 +77,22 @@ def run_measured(
     cwd: str | None = None,
     watch_dirs: Sequence[str] = (),
     interval_s: float = INTERVAL_S,
+    *,
+    marker: str = "",
 ) -> Measurement:
-    """Run ``argv`` to its end, sampling its tree's memory and ``watch_dirs``' size every ``interval_s``."""
+    """Run ``argv`` to its end, sampling its tree's memory and ``watch_dirs``' size every ``interval_s``
+    (and the memory of the part of the tree that ``marker`` names, see ``marked_rss_bytes``)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.monotonic()
         process = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
-        peak_rss = peak_temp = 0
+        peak_rss = peak_temp = peak_marked = 0
         while True:
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
             if pid:
                 break
             peak_rss = max(peak_rss, tree_rss_bytes(process.pid))
+            if marker:
+                peak_marked = max(peak_marked, marked_rss_bytes(process.pid, marker.encode()))
             peak_temp = max(peak_temp, disk_usage_bytes(watch_dirs))
             time.sleep(interval_s)
         wall = time.monotonic() - started
@@ -87,4 +108,5 @@ def run_measured(
             returncode=process.returncode,
             stdout=out.read().decode(errors="replace"),
             stderr=err.read().decode(errors="replace"),
+            peak_marked_rss_bytes=peak_marked,
         )

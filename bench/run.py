@@ -123,10 +123,12 @@ class Bench:
         argv, env = command
         ctx = trial.ctx
         os.sync()  # the previous step's writes (or the copy of the source) are written back now, not during this one
-        result = run_measured(argv, env=env, cwd=ctx.scratch, watch_dirs=ctx.watch)
+        result = run_measured(argv, env=env, cwd=ctx.scratch, watch_dirs=ctx.watch, marker=trial.tool.marker)
         row = {"server": trial.server_name, "tool": trial.tool.name, "run": trial.run, "step": step}
         row.update(input_bytes=0 if step == "setup" else self.source_bytes, wall_s=result.wall_s, cpu_s=result.cpu_s)
         row.update(peak_rss_bytes=result.peak_rss_bytes, peak_temp_bytes=result.peak_temp_bytes)
+        if trial.tool.marker:
+            row.update(host_rss_bytes=result.peak_marked_rss_bytes)
         row.update(stored_bytes=stored_bytes(ctx.url))
         if result.returncode != 0:
             cause = f"{step}: exit {result.returncode}: {_cause(result)}"
@@ -178,6 +180,11 @@ class Bench:
             return
         dataset.change(ctx.src, self.size, 1, self.seed)
         if not self.measure(trial, "incremental", tool.backup(ctx, 1)):
+            return
+        nothing_due = getattr(tool, "nothing_due", None)
+        if nothing_due and not self.measure(trial, "nothing due", nothing_due(ctx)):
+            return
+        if not tool.restores:
             return
         if not self.restore_and_compare(trial, "restore", 1) or not tool.chain:
             return

@@ -15,6 +15,7 @@ hosts=(web1 web2 db1)
 export FLEET_ROOT=$work/hosts S3_ENDPOINT_URL=$endpoint BACKUP_PUBLIC_KEY=$keys/backup-public.asc
 before_cleanup() {
   for host in "${hosts[@]}"; do
+    mountpoint -q "$FLEET_ROOT/$host/proc" && { umount "$FLEET_ROOT/$host/proc" || umount --lazy "$FLEET_ROOT/$host/proc"; }
     mountpoint -q "$FLEET_ROOT/$host" && { umount "$FLEET_ROOT/$host" || umount --lazy "$FLEET_ROOT/$host"; }
   done
   return 0
@@ -27,6 +28,7 @@ for host in "${hosts[@]}"; do
   mount -t overlay overlay \
     -o "lowerdir=$base,upperdir=$work/layers/$host/upper,workdir=$work/layers/$host/work" "$FLEET_ROOT/$host"
   cp /etc/resolv.conf "$FLEET_ROOT/$host/etc/resolv.conf"
+  mount -t proc proc "$FLEET_ROOT/$host/proc" # as on a real host: tar's file index reads /dev/fd/N
 done
 for host in web1 web2; do mkdir -p "$FLEET_ROOT/$host/srv/www" && cp -a "$root/plugins" "$FLEET_ROOT/$host/srv/www/"; done
 mkdir -p "$FLEET_ROOT/db1/srv/svn" && svnadmin create "$FLEET_ROOT/db1/srv/svn/project"

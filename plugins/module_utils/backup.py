@@ -130,6 +130,9 @@ class BackupRun:
         if problems:
             raise BackupError("config", "; ".join(problems))
         request.source.check()
+        recorded = self._recorded_this_period()
+        if recorded:
+            return Outcome(False, recorded, {"bucket": request.bucket, "prefix": self.prefix, "name": self.name})
         self.bucket = Bucket(request.connection, request.bucket, max_connections=request.upload_concurrency + 2)
         self.bucket.check(self.set_prefix)
         if request.protection.object_lock_days:
@@ -156,6 +159,27 @@ class BackupRun:
             request.protection, lambda kind: request.retention.shortest_life_days(request.schedule, kind)
         )
         return outcome
+
+    def _recorded_this_period(self) -> str | None:
+        """Why nothing is due, from this host's own record: the last backup it stored of this set
+        falls in this period, and the store already has it, so S3 would only say so again. None
+        when the run must go on and ask S3: forced, a public key to import, or no such record.
+
+        A nothing-due run (a playbook run again the same day) then costs neither botocore's import,
+        the S3 client, the bucket's listing nor the gpg key check. Deleting the period's backup from
+        the store by hand does not make the next run of the same period back up again: force does."""
+        request = self.request
+        if request.force or request.force_full or (request.encrypt and request.gpg_public_key):
+            return None
+        last = self.state.record().get("last_key")
+        if not isinstance(last, str) or not last.startswith(self.set_prefix):
+            return None
+        parts = naming.parse_data_key(last[len(self.set_prefix) :])
+        period = request.schedule.period(self.now)
+        if parts is None or request.schedule.period(naming.parse_stamp(parts.stamp)) != period:
+            return None
+        start = request.schedule.period_start(period)
+        return f"this period (from {start}) already has backup {last} (this host's record; S3 was not asked)"
 
     def _locked_run(self) -> Outcome:
         request = self.request

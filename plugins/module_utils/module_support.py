@@ -87,7 +87,7 @@ SECRET_KEY_ARGUMENT_SPEC = {
 
 def require_libraries(module) -> None:
     """Fail the task with Ansible's standard message when boto3 (botocore) or python-gnupg is missing."""
-    if s3.botocore is None:
+    if not s3.botocore_available():
         module.fail_json(msg=missing_required_lib("boto3"))
     if gpg.gnupg is None:
         module.fail_json(msg=missing_required_lib("python-gnupg"))

@@ -9,30 +9,55 @@ import base64
 import builtins
 import datetime
 import functools
+import gc
 import hashlib
+import importlib.util
 import json
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import BackupError
 from .stored_check import Kept, Sent, crc32_text, problem
 
-try:
-    # botocore without boto3: its client is all the engine uses, and skipping boto3's import (with
-    # s3transfer's) saves a tenth of the fixed start every run pays, even one with nothing due.
-    import botocore.config
-    import botocore.exceptions
-    import botocore.session
-except ImportError:  # the module reports missing_required_lib('boto3'), which brings botocore
-    botocore = None
+# botocore without boto3: its client is all the engine uses, and skipping boto3's import (with
+# s3transfer's) saves a tenth of the fixed start every run pays. botocore itself (and urllib3) is
+# imported when the first Bucket is made, not with this file: a run with nothing due, which the
+# host's state answers, never loads it (a tenth of a second more).
+botocore: Any = None
+
+
+def botocore_available() -> bool:
+    """Whether botocore can be imported, without importing it: the modules report
+    missing_required_lib('boto3'), which brings botocore, before they do anything."""
+    return importlib.util.find_spec("botocore") is not None
+
+
+def _load_botocore() -> None:
+    global botocore  # bound once, on first use, for every function of this file
+    if botocore is None:
+        # What botocore's import makes lives to the end: no collection walks it (collector.py).
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            import botocore.config  # noqa: PLC0415
+            import botocore.exceptions  # noqa: PLC0415
+            import botocore.session  # noqa: PLC0415
+        finally:
+            gc.freeze()
+            if enabled:
+                gc.enable()
+
+
+def _has_checksum_settings() -> bool:
+    """botocore 1.36 added the checksum settings; Debian 12's 1.29 has none."""
+    _load_botocore()
+    return "request_checksum_calculation" in botocore.config.Config.OPTION_DEFAULTS
+
 
 CHECKSUM_CALCULATIONS = ("when_supported", "when_required")
-# botocore 1.36 added the checksum settings; Debian 12's 1.29 has none
-_HAS_CHECKSUM_SETTINGS = (
-    botocore is not None and "request_checksum_calculation" in botocore.config.Config.OPTION_DEFAULTS
-)
 ADDRESSING_STYLES = ("auto", "path", "virtual")
 
 
@@ -81,7 +106,7 @@ class Connection:
         """botocore Config settings beyond the defaults. botocore before 1.36 (Debian 12's) has no
         checksum settings: there the option only decides whether s3napback sends its own CRC32s."""
         settings: dict = {}
-        if self.checksum_calculation and _HAS_CHECKSUM_SETTINGS:
+        if self.checksum_calculation and _has_checksum_settings():
             settings["request_checksum_calculation"] = self.checksum_calculation
             settings["response_checksum_validation"] = self.checksum_calculation
         style = self.addressing_style or ("path" if self.endpoint_url else None)
@@ -180,6 +205,7 @@ class Bucket:
         self.max_connections = max_connections
         self.page_size = 1000  # S3's largest; the tests make it small to reach the second page
         self.listed_classes: dict[str, str] = {}
+        _load_botocore()
         config = botocore.config.Config(
             retries={"mode": "standard", "max_attempts": connection.attempts},
             connect_timeout=connection.timeout,

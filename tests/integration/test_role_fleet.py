@@ -4,17 +4,23 @@ on loopback that serves HTTPS with a certificate from a private CA, which the ro
 every host. Then each host's scheduled command, run exactly as cron or systemd would run it,
 backs that host up under its own prefix."""
 
+import glob
+import hashlib
 import json
 import os
 import pathlib
 import shlex
+import shutil
+import signal
 import stat
+import subprocess
 import time
+import zipfile
 
 import pytest
 import yaml
 from support import trees
-from support.ansible_runner import ROOT, ansible
+from support.ansible_runner import BIN, ROOT, ansible
 from support.db_servers import PASSWORD, make_shop
 from support.fixtures import ACCESS_KEY, SECRET_KEY, bucket_contents
 from support.fleet import Fleet
@@ -193,7 +199,9 @@ def test_the_role_schedules_each_hosts_jobs_and_they_back_it_up(fleet, world, an
     assert sets["host2"][:2] == ["etc", "svn-alpha"] or len(sets["host2"]) == 4, sets
     assert len(sets["host2"]) == 4 and "www" in sets["host2"]
     assert sets["host3"] == ["etc", "shop"] or (sets["host3"][0] == "etc" and len(sets["host3"]) == 2), sets
-    assert len(stored) == 2 * (2 + 4 + 2)  # a data object and a manifest per set
+    # a data object and a manifest per set, and a file index per directory set (etc, www)
+    assert len(stored) == 2 * (2 + 4 + 2) + 5
+    assert len([key for key in stored if key.endswith(".index")]) == 5
 
     # What the jobs left for their watchers: a log line each, node_exporter textfiles on host2.
     log = fleet["host1"].read("/var/log/s3napback.log").splitlines()
@@ -231,11 +239,19 @@ def assert_configured(host, keys) -> None:
 
 def assert_second_run_changes_nothing(world, env):
     """A second run of the role changes nothing, on any host. Its wall time goes to
-    tests/output/fleet-second-run.json, for docs/BENCHMARKS.md."""
+    tests/output/fleet-second-run.json, for docs/BENCHMARKS.md, and each task's to
+    fleet-second-run-tasks.json (tests/callback_plugins/s3napback_timings.py)."""
+    output = os.path.join(ROOT, "tests", "output")
+    os.makedirs(output, exist_ok=True)
+    timed = {
+        **env,
+        "ANSIBLE_CALLBACK_PLUGINS": os.path.join(ROOT, "tests", "callback_plugins"),
+        "ANSIBLE_CALLBACKS_ENABLED": "s3napback_timings",
+        "S3NAPBACK_TIMINGS": os.path.join(output, "fleet-second-run-tasks.json"),
+    }
     started = time.monotonic()
-    second = recap(playbook(world, env))
+    second = recap(playbook(world, timed))
     assert all(c["changed"] == 0 and c["failed"] == 0 for c in second.values()), second
-    os.makedirs(os.path.join(ROOT, "tests", "output"), exist_ok=True)
     with open(os.path.join(ROOT, "tests", "output", "fleet-second-run.json"), "w", encoding="utf-8") as handle:
         json.dump({"hosts": len(second), "seconds": round(time.monotonic() - started, 1)}, handle)
 
@@ -289,7 +305,8 @@ def test_the_module_ad_hoc_beside_the_role(fleet, world, ansible_env, s3):
     assert run.stdout.count("CHANGED => ") == 3 and SECRET_KEY not in run.stdout
     stored = bucket_contents(s3, world["bucket"])
     for name in fleet.hosts:
-        assert len([key for key in stored if key.startswith(f"adhoc/{name}/")]) == 2, name
+        # the data object, its manifest and its file index
+        assert len([key for key in stored if key.startswith(f"adhoc/{name}/")]) == 3, name
 
 
 def test_a_mistake_in_a_job_fails_before_any_change_and_names_the_job(world, ansible_env):
@@ -298,6 +315,103 @@ def test_a_mistake_in_a_job_fails_before_any_change_and_names_the_job(world, ans
     assert run.returncode != 0
     assert "s3napback_jobs: job 2 (www): unknown option 'direktory'" in run.stdout
     assert all(c["changed"] == 0 for c in recap(run).values())
+
+
+ENGINE = "/usr/local/lib/s3napback/engine.pyz"
+PREVIOUS_COMMAND = """#!/usr/bin/python3
+# The host command of versions that copied the engine file by file.
+import sys
+
+sys.path.insert(0, "/usr/local/lib/s3napback")
+from s3napback.host_command import main  # noqa: E402
+
+sys.exit(main(["--config", "/etc/s3napback/config.yml", *sys.argv[1:]]))
+"""
+# Holds the engine's copy on the host until the test has killed the run: the copy module is the
+# step that renames the transferred zip into place.
+HOLD_THE_COPY = """#!/bin/sh
+case "$1" in *AnsiballZ_copy.py) : > /tmp/copy-started; sleep 60;; esac
+exec /usr/bin/python3 "$@"
+"""
+
+
+def sha256_of(path: str) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
+
+
+def test_an_upgrade_from_the_file_by_file_engine(fleet, world, ansible_env):
+    """host1 as the previous version left it: the engine's files in a directory and a host command
+    that reads them. The role replaces both with the one zip, and the scheduled jobs keep working."""
+    host = fleet["host1"]
+    os.remove(host.path(ENGINE))
+    shutil.copytree(os.path.join(ROOT, "plugins", "module_utils"), host.path("/usr/local/lib/s3napback/s3napback"))
+    with open(host.path("/usr/local/sbin/s3napback"), "w", encoding="utf-8") as handle:
+        handle.write(PREVIOUS_COMMAND)
+    assert host.run("/usr/local/sbin/s3napback list").returncode == 0  # the previous layout runs
+
+    upgrade = recap(playbook(world, ansible_env, "--limit", "host1"))
+    assert upgrade["host1"]["changed"] >= 2, upgrade
+    assert not os.path.exists(host.path("/usr/local/lib/s3napback/s3napback"))
+    assert os.listdir(host.path("/usr/local/lib/s3napback")) == ["engine.pyz"]
+    assert f'sys.path.insert(0, "{ENGINE}")' in host.read("/usr/local/sbin/s3napback")
+    for job, command in scheduled_commands(host).items():
+        ran = host.run(command.replace(" run ", " list ", 1))
+        assert ran.returncode == 0, f"{job}: {ran.stdout} {ran.stderr}"
+    again = recap(playbook(world, ansible_env, "--limit", "host1"))
+    assert again["host1"]["changed"] == 0, again
+
+
+def test_a_run_killed_while_the_engine_is_copied_leaves_the_previous_engine(fleet, world, ansible_env, tmp_path):
+    """A newer engine (one more line in a module_utils file) reaches host1, and the run is killed
+    after the zip is on the host but before it is in place: the installed engine is still the
+    previous one, whole, and the scheduled command runs it; the next run installs the new one."""
+    host = fleet["host1"]
+    newer = tmp_path / "newer"
+    subprocess.run(
+        [os.path.join(BIN, "ansible-galaxy"), "collection", "install", "--force", ROOT, "-p", str(newer)],
+        check=True,
+        capture_output=True,
+    )
+    version = newer / "ansible_collections" / "s3napback" / "s3napback" / "plugins" / "module_utils" / "version.py"
+    version.write_text(version.read_text() + "# a newer engine\n")
+    newer_env = {**ansible_env, "ANSIBLE_COLLECTIONS_PATH": str(newer)}
+    with open(host.path("/usr/local/bin/python3-hold-copy"), "w", encoding="utf-8") as handle:
+        handle.write(HOLD_THE_COPY)
+    os.chmod(host.path("/usr/local/bin/python3-hold-copy"), 0o755)
+    previous = sha256_of(host.path(ENGINE))
+
+    argv = [os.path.join(BIN, "ansible-playbook"), "-i", str(world["inventory"] / "hosts.ini"), "--limit", "host1"]
+    argv += ["-e", "ansible_python_interpreter=/usr/local/bin/python3-hold-copy", SITE]
+    run = subprocess.Popen(argv, env=newer_env, stdout=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not os.path.exists(host.path("/tmp/copy-started")) and run.poll() is None:
+            assert time.monotonic() < deadline, "the engine's copy never started"
+            time.sleep(0.05)
+        assert run.poll() is None, "the run ended before the engine's copy"
+    finally:
+        os.killpg(run.pid, signal.SIGKILL)
+        run.wait()
+    for pid in host.processes():  # the held copy, if the kill missed it
+        os.kill(pid, signal.SIGKILL)
+    os.remove(host.path("/tmp/copy-started"))
+    (transferred,) = glob.glob(host.path("/root/.ansible/tmp/ansible-tmp-*/.source.pyz"))  # copy's upload
+    with zipfile.ZipFile(transferred) as arrived:  # the newer engine is on the host, whole ...
+        assert arrived.read("s3napback/version.py").endswith(b"# a newer engine\n")
+    assert sha256_of(host.path(ENGINE)) == previous  # ... and not in place: the previous one is
+    assert zipfile.ZipFile(host.path(ENGINE)).testzip() is None
+    for job, command in scheduled_commands(host).items():
+        ran = host.run(command.replace(" run ", " list ", 1))
+        assert ran.returncode == 0, f"{job}: {ran.stdout} {ran.stderr}"
+
+    newer_run = recap(ansible("ansible-playbook", *argv[1:-3], SITE, env=newer_env))
+    assert newer_run["host1"]["changed"] >= 1, newer_run
+    with zipfile.ZipFile(host.path(ENGINE)) as engine:
+        assert engine.read("s3napback/version.py").endswith(b"# a newer engine\n")
+    assert host.run("/usr/local/sbin/s3napback list").returncode == 0
+    playbook(world, ansible_env, "--limit", "host1")  # this checkout's engine again
+    assert sha256_of(host.path(ENGINE)) == previous
 
 
 def test_state_absent_removes_the_runner_and_purge_its_state(fleet, world, ansible_env, s3):

@@ -31,7 +31,7 @@ class Host:
         self.name, self.base = name, base
         self.layers = os.path.join(work, name)
         self.root = os.path.join(self.layers, "root")
-        self.mounted = False
+        self.mounted = self.proc_mounted = False
 
     def start(self) -> Host:
         for part in ("upper", "work", "root"):
@@ -43,6 +43,9 @@ class Host:
         else:  # no overlayfs here: a copy costs a few seconds and half a gigabyte
             os.rmdir(self.root)
             shutil.copytree(self.base, self.root, symlinks=True)
+        # /proc, as every real host has: tar's --index-file=/dev/fd/N (the file index) goes through it.
+        proc = subprocess.run(["mount", "-t", "proc", "proc", self.path("/proc")], check=False)
+        self.proc_mounted = proc.returncode == 0
         # The hosts trust what this machine trusts (a site's proxy CA, say) when they reach the
         # package registries: the role installs from Debian's mirror and from PyPI.
         for shared in TRUSTED:
@@ -69,6 +72,10 @@ class Host:
         deadline = time.monotonic() + 10
         while self.processes() and time.monotonic() < deadline:  # SIGKILL lands asynchronously
             time.sleep(0.1)
+        if self.proc_mounted:
+            if subprocess.run(["umount", self.path("/proc")], check=False).returncode != 0:
+                subprocess.run(["umount", "--lazy", self.path("/proc")], check=False)
+            self.proc_mounted = False
         if self.mounted:
             if subprocess.run(["umount", self.root], check=False).returncode != 0:
                 subprocess.run(["umount", "--lazy", self.root], check=False)
