@@ -138,7 +138,7 @@ bench-profile: $(VENV)/.installed
 SIZE ?= 1G
 RUNS ?= 3
 ROUNDS ?= 5
-BENCH_SERVERS ?= moto,s3rver
+BENCH_SERVERS ?= moto,s3rver,s3rver-tls
 
 bench-system: system
 	@missing=""; for pair in /usr/bin/aws:awscli duplicity:duplicity restic:restic npm:npm; do \
@@ -154,7 +154,7 @@ bench: bench-system $(VENV)/.installed bench/node_modules/.installed
 	$(BIN)/python -m bench.run --size $(SIZE) --runs $(RUNS) --servers $(BENCH_SERVERS)
 
 bench-smoke: bench-system $(VENV)/.installed bench/node_modules/.installed
-	$(BIN)/python -m bench.run --size 20M --runs 1 --servers moto,s3rver --markdown '' --png ''
+	$(BIN)/python -m bench.run --size 20M --runs 1 --servers $(BENCH_SERVERS) --markdown '' --png ''
 	$(BIN)/python -m bench.completion --size 20M --rounds 1 --level 1
 	$(BIN)/python -m bench.compression --size 20M --rounds 1
 

@@ -129,7 +129,7 @@ class Bench:
         row.update(peak_rss_bytes=result.peak_rss_bytes, peak_temp_bytes=result.peak_temp_bytes)
         if trial.tool.marker:
             row.update(host_rss_bytes=result.peak_marked_rss_bytes)
-        row.update(stored_bytes=stored_bytes(ctx.url))
+        row.update(stored_bytes=stored_bytes(ctx.url, ctx.ca_bundle))
         if result.returncode != 0:
             cause = f"{step}: exit {result.returncode}: {_cause(result)}"
             unsupported = any(p in result.stdout + result.stderr for p in trial.server.UNSUPPORTED)
@@ -164,7 +164,9 @@ class Bench:
         server.start()
         try:
             keys = self.keys
-            ctx = Context(scratch, src, server.url, keys.fingerprint, keys.public_home, keys.secret_home)
+            ctx = Context(
+                scratch, src, server.url, keys.fingerprint, keys.public_home, keys.secret_home, server.ca_bundle
+            )
             self.steps(Trial(server_name, server, ctx, tool, run))
         finally:
             server.stop()
@@ -213,7 +215,7 @@ def _files(root: str):
 def main(argv: list[str] | None = None) -> int:
     parser = data_set_parser(__doc__)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--servers", default="moto,s3rver")
+    parser.add_argument("--servers", default="moto,s3rver,s3rver-tls", help=f"of {', '.join(SERVERS)}")
     parser.add_argument("--markdown", default="docs/BENCHMARKS.md", help="'' to write none")
     parser.add_argument("--png", default="docs/benchmarks.png", help="'' to draw none")
     parser.add_argument("--tools", default="all", help="comma-separated, e.g. module,host,manual (default all)")
@@ -223,6 +225,9 @@ def main(argv: list[str] | None = None) -> int:
     backup_tools, ceilings = chosen_tools(options.tools)
     bench = Bench(options.work, parse_size(options.size), options.seed)
     servers = options.servers.split(",")
+    unknown = [name for name in servers if name not in SERVERS]
+    if unknown:
+        raise SystemExit(f"--servers: no server {', '.join(unknown)}; the servers: {', '.join(SERVERS)}")
     for run in range(1, options.runs + 1):
         order = tool_order(backup_tools, run)
         print(f"run {run}, on each server: " + ", ".join(tool.name for tool in order), flush=True)

@@ -21,23 +21,38 @@ AWS = "/usr/bin/aws" if os.path.exists("/usr/bin/aws") else "aws"  # Debian's aw
 GPG_ENCRYPT = 'gpg --batch --trust-model always --encrypt --compress-algo none -r "$RECIPIENT"'
 TAR = 'tar -C "$SRC" -cf - .'
 ZSTD = "zstd -q -T0"
-UPLOAD = '"$AWS" s3 cp - "s3://$BUCKET/manual/$KEY" --endpoint-url "$URL"'
+# over HTTPS, awscli verifies the server against the CA in $CA_BUNDLE (set only then)
+CA = '${CA_BUNDLE:+--ca-bundle "$CA_BUNDLE"}'
+UPLOAD = f'"$AWS" s3 cp - "s3://$BUCKET/manual/$KEY" --endpoint-url "$URL" {CA}'
 MANUAL_BACKUP = f'set -euo pipefail; {TAR} --listed-incremental="$SNAPSHOT" | {ZSTD} | {GPG_ENCRYPT} | {UPLOAD}'
-MANUAL_RESTORE = """set -euo pipefail
-for key in $("$AWS" s3 ls "s3://$BUCKET/manual/" --endpoint-url "$URL" | awk '{print $4}'); do
-  "$AWS" s3 cp "s3://$BUCKET/manual/$key" - --endpoint-url "$URL" | gpg --batch --quiet --decrypt |
+MANUAL_RESTORE = f"""set -euo pipefail
+for key in $("$AWS" s3 ls "s3://$BUCKET/manual/" --endpoint-url "$URL" {CA} | awk '{{print $4}}'); do
+  "$AWS" s3 cp "s3://$BUCKET/manual/$key" - --endpoint-url "$URL" {CA} | gpg --batch --quiet --decrypt |
     zstd -q -d | tar --extract --listed-incremental=/dev/null --file=- --directory="$DEST"
 done"""
 CEILING = f"set -euo pipefail; {TAR} | {ZSTD} | {GPG_ENCRYPT} > /dev/null"
 
 
 class Context:
-    """One tool's run: its source, its scratch directory (HOME, TMPDIR) and its S3 server."""
+    """One tool's run: its source, its scratch directory (HOME, TMPDIR) and its S3 server.
+
+    ``ca_bundle``: the CA file a server over HTTPS is verified against (None over plain HTTP). Each
+    tool is handed it its own way, and none turns verification off."""
 
     # bench/ansible_overhead.py, memory_flat.py and temp_disk.py build it with these positions too
-    def __init__(self, scratch: str, src: str, url: str, fingerprint: str, public_home: str, secret_home: str):  # noqa: PLR0917
+    def __init__(  # noqa: PLR0917
+        self,
+        scratch: str,
+        src: str,
+        url: str,
+        fingerprint: str,
+        public_home: str,
+        secret_home: str,
+        ca_bundle: str | None = None,
+    ):
         self.scratch, self.src, self.url, self.fingerprint = scratch, src, url, fingerprint
         self.public_home, self.secret_home = public_home, secret_home
+        self.ca_bundle = ca_bundle
         self.home = os.path.join(scratch, "home")
         self.tmp = os.path.join(scratch, "tmp")
         self.state = os.path.join(self.home, "state")
@@ -90,6 +105,8 @@ class S3napbackModule(Tool):
 
     def _ansible(self, ctx: Context, module: str, args: dict) -> tuple[list[str], dict]:
         args = {"bucket": BUCKET, "prefix": "bench", "name": "data", "endpoint_url": ctx.url, **args}
+        if ctx.ca_bundle:
+            args["aws_ca_bundle"] = ctx.ca_bundle
         argv = [os.path.join(BIN, "ansible"), "localhost", "-i", "localhost,", "-c", "local"]
         argv += ["-m", f"s3napback.s3napback.{module}", "-a", json.dumps(args)]
         env = {
@@ -134,6 +151,8 @@ class S3napbackHost(Tool):
         config = os.path.join(ctx.home, "config.yml")
         if not os.path.exists(config):
             defaults = {"bucket": BUCKET, "prefix": "bench", "endpoint_url": ctx.url, "region": "us-east-1"}
+            if ctx.ca_bundle:
+                defaults["aws_ca_bundle"] = ctx.ca_bundle
             defaults.update(gpg_recipient=RECIPIENT, gpg_home=ctx.public_home, state_dir=ctx.state)
             if self.compression_level is not None:
                 defaults["compression_level"] = self.compression_level
@@ -154,7 +173,8 @@ class Manual(Tool):
     chain = True
 
     def _env(self, ctx: Context, **more: str) -> dict:
-        return {**ctx.env, "AWS": AWS, "BUCKET": BUCKET, "URL": ctx.url, "RECIPIENT": RECIPIENT, **more}
+        env = {**ctx.env, "AWS": AWS, "BUCKET": BUCKET, "URL": ctx.url, "RECIPIENT": RECIPIENT, **more}
+        return {**env, "CA_BUNDLE": ctx.ca_bundle} if ctx.ca_bundle else env
 
     def backup(self, ctx, index):
         key = f"{index:02d}-{'diff' if index else 'full'}.tar.zst.gpg"
@@ -188,15 +208,21 @@ class Duplicity(Tool):
     key = "duplicity"
     TARGET = f"boto3+s3://{BUCKET}/duplicity"
 
+    @staticmethod
+    def _env(ctx: Context) -> dict:
+        # duplicity has no option for a CA; its boto3 backend leaves verify unset, so botocore
+        # verifies against AWS_CA_BUNDLE
+        return {**ctx.env, "AWS_CA_BUNDLE": ctx.ca_bundle} if ctx.ca_bundle else ctx.env
+
     def backup(self, ctx, index):
         argv = ["duplicity", "incremental" if index else "full", "--encrypt-key", ctx.fingerprint]
         argv.append("--gpg-options=--trust-model=always")  # the backing-up keyring does not certify the key
         argv += ["--s3-endpoint-url", ctx.url, ctx.src, self.TARGET]
-        return argv, {**ctx.env, "GNUPGHOME": ctx.public_home}
+        return argv, {**self._env(ctx), "GNUPGHOME": ctx.public_home}
 
     def restore(self, ctx, dest):
         argv = ["duplicity", "restore", "--s3-endpoint-url", ctx.url, self.TARGET, dest]
-        return argv, {**ctx.env, "GNUPGHOME": ctx.secret_home, "PASSPHRASE": ""}  # the key has none
+        return argv, {**self._env(ctx), "GNUPGHOME": ctx.secret_home, "PASSPHRASE": ""}  # the key has none
 
 
 class Restic(Tool):
@@ -207,14 +233,18 @@ class Restic(Tool):
         # restic encrypts with a password of its own, not a public key; this one protects nothing
         return {**ctx.env, "RESTIC_REPOSITORY": f"s3:{ctx.url}/{BUCKET}/restic", "RESTIC_PASSWORD": "bench"}
 
+    @staticmethod
+    def _restic(ctx: Context, *args: str) -> list[str]:
+        return ["restic", *(["--cacert", ctx.ca_bundle] if ctx.ca_bundle else []), *args]
+
     def setup(self, ctx):
-        return ["restic", "init"], self._env(ctx)
+        return self._restic(ctx, "init"), self._env(ctx)
 
     def backup(self, ctx, index):
-        return ["restic", "backup", "--quiet", "--host", "bench", ctx.src], self._env(ctx)
+        return self._restic(ctx, "backup", "--quiet", "--host", "bench", ctx.src), self._env(ctx)
 
     def restore(self, ctx, dest):
-        return ["restic", "restore", "latest", "--target", dest], self._env(ctx)
+        return self._restic(ctx, "restore", "latest", "--target", dest), self._env(ctx)
 
     def restored_root(self, ctx, dest):
         return os.path.join(dest, ctx.src.lstrip("/"))  # restic keeps the absolute path
@@ -248,7 +278,8 @@ class UploadOnly(Tool):
             for _block in range(self.size >> 20):
                 handle.write(os.urandom(1 << 20))
             handle.write(os.urandom(self.size & ((1 << 20) - 1)))
-        return [AWS, "s3", "cp", path, f"s3://{BUCKET}/upload-only", "--endpoint-url", ctx.url], ctx.env
+        argv = [AWS, "s3", "cp", path, f"s3://{BUCKET}/upload-only", "--endpoint-url", ctx.url]
+        return argv + (["--ca-bundle", ctx.ca_bundle] if ctx.ca_bundle else []), ctx.env
 
 
 BACKUP_TOOLS = (S3napbackModule(), S3napbackHost(), Manual(), ManualUnderAnsible(), Duplicity(), Restic())
