@@ -66,6 +66,7 @@ def backup_command(work: str, name: str, source: str, url: str, keys) -> list[st
     defaults.update(gpg_home=keys.public_home, state_dir=os.path.join(work, f"state-{name}"))
     with open(config, "w") as handle:
         yaml.safe_dump({"defaults": defaults, "jobs": [{"name": "data", "directory": source}]}, handle)
+    os.chmod(config, 0o600)  # the host command refuses a config that holds a secret others may read
     return [sys.executable, "-m", HOST_COMMAND, "--config", config]
 
 
