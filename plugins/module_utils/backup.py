@@ -163,7 +163,9 @@ class BackupRun:
     def _recorded_this_period(self) -> str | None:
         """Why nothing is due, from this host's own record: the last backup it stored of this set
         falls in this period, and the store already has it, so S3 would only say so again. None
-        when the run must go on and ask S3: forced, a public key to import, or no such record.
+        when the run must go on and ask S3: forced, a public key to import, recipients other than
+        those the record's backup was encrypted to (a mistyped one must fail now, not tomorrow), or
+        no such record.
 
         A nothing-due run (a playbook run again the same day) then costs neither botocore's import,
         the S3 client, the bucket's listing nor the gpg key check. Deleting the period's backup from
@@ -171,7 +173,10 @@ class BackupRun:
         request = self.request
         if request.force or request.force_full or (request.encrypt and request.gpg_public_key):
             return None
-        last = self.state.record().get("last_key")
+        record = self.state.record()
+        last = record.get("last_key")
+        if record.get("recipients") != sorted(request.gpg_recipient):
+            return None
         if not isinstance(last, str) or not last.startswith(self.set_prefix):
             return None
         parts = naming.parse_data_key(last[len(self.set_prefix) :])
@@ -311,7 +316,8 @@ class BackupRun:
             if index is not None:
                 index.close()
         try:
-            self.state.commit(key, manifest["chain"], prepared.record, request.source.uses_snapshot)
+            record = {**prepared.record, "recipients": sorted(request.gpg_recipient)}
+            self.state.commit(key, manifest["chain"], record, request.source.uses_snapshot)
         except BackupError as exc:
             raise BackupError(exc.stage, f"{exc.cause} (backup {key} is stored; the next run will be a full)") from exc
         return {

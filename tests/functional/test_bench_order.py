@@ -39,7 +39,7 @@ def test_tools_option_picks_tools_and_ceilings_in_the_usual_order():
     assert [t.key for t in backups] == ["host", "manual"]
     assert [t.key for t in ceilings] == ["upload-only"]
     everything = chosen_tools("all")
-    assert [t.key for t in everything[0]] == ["module", "host", "manual", "duplicity", "restic"]
+    assert [t.key for t in everything[0]] == ["module", "host", "manual", "manual-ansible", "duplicity", "restic"]
     assert [t.key for t in everything[1]] == ["ceiling", "upload-only"]
 
 

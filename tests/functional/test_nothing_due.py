@@ -48,12 +48,13 @@ def test_a_second_run_of_the_period_asks_s3_nothing(stopped_store_request):
 
 
 def test_what_the_record_cannot_answer_goes_to_s3(stopped_store_request, keys, tmp_path):
-    """The next period, force, and a public key to import each ask S3, which is gone."""
+    """The next period, force, a public key to import and other recipients each ask S3, which is gone."""
     request, _first = stopped_store_request
     asked = [
         (request(), DAY + datetime.timedelta(days=1)),
         (request(force=True), DAY + datetime.timedelta(hours=1)),
         (request(gpg_public_key=keys.public_key), DAY + datetime.timedelta(hours=1)),
+        (request(gpg_recipient=["someone-else@example.com"]), DAY + datetime.timedelta(hours=1)),
     ]
     for made, now in asked:
         with pytest.raises(BackupError) as failed:
