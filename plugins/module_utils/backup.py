@@ -29,7 +29,7 @@ from .pipeline import Pipeline
 from .plan import Plan, PlanInputs, plan_backup
 from .protection import early_deletions
 from .request import BackupRequest
-from .s3 import Bucket, connected
+from .s3 import Bucket, ConnectedRun
 from .signature import Signer
 from .state import SetState
 from .upload import MIN_PART_SIZE, StreamUpload
@@ -49,18 +49,10 @@ class Outcome:
     warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {
-            "changed": self.changed,
-            "reason": self.reason,
-            "backup_set": self.backup_set,
-            "backup": self.backup,
-            "rotated": self.rotated,
-            "aborted_uploads": self.debris.aborted_uploads,
-            "removed_strays": self.debris.removed_strays,
-            "locked_strays": self.debris.locked_strays,
-            "kept_locked": self.kept_locked,
-            "warnings": self.warnings,
-        }
+        """Every field, with the debris's lists in place of the debris."""
+        shown = dict(vars(self))
+        debris = shown.pop("debris")
+        return {**shown, **vars(debris)}
 
 
 class _TimedReader:
@@ -98,7 +90,7 @@ def _new_stamp(now: datetime.datetime, listing: SetListing) -> datetime.datetime
     return moment
 
 
-class BackupRun:
+class BackupRun(ConnectedRun):
     def __init__(
         self,
         request: BackupRequest,
@@ -116,13 +108,8 @@ class BackupRun:
         self.state = SetState(
             request.state_dir, naming.set_id(request.connection.endpoint_url, request.bucket, self.prefix, self.name)
         )
-        self.bucket: Bucket | None = None
         self.kept_locked: list[dict] = []  # expired backups an object lock still holds
         self.signer = Signer(request.keyring_home, request.gpg_sign_key) if request.gpg_sign_key else None
-
-    @property
-    def _s3(self) -> Bucket:
-        return connected(self.bucket)
 
     def run(self) -> Outcome:
         request = self.request
@@ -266,7 +253,7 @@ class BackupRun:
 
     def _store(self, plan: Plan, key: str) -> dict:
         request = self.request
-        if not (plan.kind is not None):  # _locked_run stores only a plan with something to do
+        if plan.kind is None:
             raise AssertionError("_locked_run stores only a plan with something to do")
         started, clock = datetime.datetime.now(datetime.timezone.utc), time.monotonic()
         prepared = None

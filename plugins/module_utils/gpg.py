@@ -170,8 +170,8 @@ class DecryptionKeys:
         return self
 
     def decrypt_stage(self) -> Stage:
-        if not (self.home is not None):  # __enter__ sets it or raises
-            raise AssertionError("__enter__ sets it or raises")
+        if self.home is None:
+            raise AssertionError("__enter__ sets the home or raises")
         argv = [GPG, "--batch", "--no-tty", "--quiet", "--homedir", self.home, "--decrypt"]
         pass_fds: tuple[int, ...] = ()
         if self.passphrase is not None:

@@ -179,8 +179,8 @@ class Pipeline:
                     widen(process.stdin)
                     self.stdin = process.stdin
                 elif previous is not subprocess.DEVNULL:
-                    if not (previous is not None and not isinstance(previous, int)):  # the previous stage's stdout
-                        raise AssertionError("the previous stage's stdout")
+                    if previous is None or isinstance(previous, int):
+                        raise AssertionError("every stage but the first reads the previous stage's stdout pipe")
                     previous.close()  # only the next stage holds the read end, so SIGPIPE reaches writers
                 running = _Running(stage, process, None, bytearray(), started)
                 running.reader = threading.Thread(
@@ -218,7 +218,7 @@ class Pipeline:
         results = []
         for running in self._running:
             cpu = _reap(running.process)
-            if not (running.reader is not None):  # __enter__ lists a stage only once its reader started
+            if running.reader is None:
                 raise AssertionError("__enter__ lists a stage only once its reader started")
             running.reader.join()
             text = bytes(running.stderr).decode("utf-8", "replace")

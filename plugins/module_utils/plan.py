@@ -82,7 +82,7 @@ def plan_backup(inputs: PlanInputs) -> Plan:
     if reason is not None:
         return Plan("full", reason, period)
     chain = inputs.listing.chain_of_newest()
-    if not (chain is not None):  # _full_reason returned None, so the newest backup has a chain
+    if chain is None:
         raise AssertionError("_full_reason returned None, so the newest backup has a chain")
     return Plan(
         "diff",

@@ -136,7 +136,7 @@ class Reporter:
             _warn(f"healthcheck: cannot ping {url.split('?')[0]}{suffix}: {reason}")
 
     def _metrics_path(self, name: str) -> str:
-        if not (self.metrics_dir is not None):  # _write_metrics returns early without a metrics_dir
+        if self.metrics_dir is None:
             raise AssertionError("_write_metrics returns early without a metrics_dir")
         return os.path.join(self.metrics_dir, f"s3napback_{name}.prom")
 

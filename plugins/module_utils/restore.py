@@ -32,7 +32,7 @@ from .restore_paths import SELECTED, Selection, move_into, names_file, remove_ex
 from .restore_work import WorkDirectory
 from .retrieval import Retrieval, report, survey, tier_problem, wait_until_ready
 from .retrieval import request as request_retrieval
-from .s3 import Bucket, connected
+from .s3 import Bucket, ConnectedRun
 from .set_request import SetRequest
 
 TARGETS = ("dest", "svn_repository", "mysql_database", "postgresql_database", "dump_to", "verify")
@@ -115,7 +115,7 @@ FORMATS = {
 def _format_of(backup: Backup) -> tuple[Format, str]:
     """The format of ``backup``'s payload and the rest of its extension (compression, .gpg)."""
     parts = naming.parse_data_key(backup.key.rsplit("/", 1)[-1])
-    if not (parts is not None):  # build_listing keeps only keys that parse
+    if parts is None:
         raise AssertionError("build_listing keeps only keys that parse")
     extension = parts.extension
     payload = "." + extension.split(".")[1]
@@ -138,10 +138,11 @@ class RestoreOutcome:
     pending: bool = False  # archived objects are not ready yet: nothing was restored, run again later
 
     def as_dict(self) -> dict:
-        return dict(self.__dict__)
+        """Every field."""
+        return dict(vars(self))
 
 
-class RestoreRun:
+class RestoreRun(ConnectedRun):
     def __init__(
         self, request: RestoreRequest, check_mode: bool = False, progress: Callable[[str, int], None] | None = None
     ):
@@ -150,12 +151,7 @@ class RestoreRun:
         self._done = 0
         self.check_mode = check_mode
         self.set_prefix = request.set_prefix
-        self.bucket: Bucket | None = None
         self.manifests: dict[str, dict] = {}
-
-    @property
-    def _s3(self) -> Bucket:
-        return connected(self.bucket)
 
     def run(self) -> RestoreOutcome:
         request = self.request
@@ -300,7 +296,7 @@ class RestoreRun:
         entries, which tar replays only when it extracts those directories. Only the asked-for
         paths are then carried over.
         """
-        if not (fmt.load is not None):  # run() restores a format without load into a database instead
+        if fmt.load is None:
             raise AssertionError("run() restores a format without load into a database instead")
         with WorkDirectory(target) as work:
             tree = work.tree
@@ -348,8 +344,8 @@ class RestoreRun:
         chunks = read_object(self._s3, backup.key)
         with Pipeline(stages, feed=True, collect=False) as pipe, contextlib.closing(chunks):
             keys.release_fds()
-            if not (pipe.stdin is not None):  # feed=True
-                raise AssertionError("feed=True")
+            if pipe.stdin is None:
+                raise AssertionError("a pipeline with feed=True has a stdin")
             for chunk in chunks:
                 digest.update(chunk)
                 self._done += len(chunk)

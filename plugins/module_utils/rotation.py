@@ -79,7 +79,7 @@ class Retention:
         if self.rules:
             return _expired_by_rules(listing, self.rules)
         if self.cycle == "hanoi":
-            if not (self.discs is not None):  # problems() requires discs for cycle hanoi
+            if self.discs is None:
                 raise AssertionError("problems() requires discs for cycle hanoi")
             return _expired_by_discs(listing, schedule, self.discs)
         return expired_groups(listing, schedule.fulls)

@@ -182,11 +182,17 @@ class ObjectVersion:
     version_id: str | None
 
 
-def connected(bucket: Bucket | None) -> Bucket:
-    """``bucket``, which a run connects before any of its steps uses it."""
-    if bucket is None:
-        raise AssertionError("a run connects its bucket before any of its steps uses it")
-    return bucket
+class ConnectedRun:
+    """A run (a backup's, a restore's) that connects its bucket at the start of ``run()`` and
+    reaches it as ``self._s3`` in every step after that."""
+
+    bucket: Bucket | None = None
+
+    @property
+    def _s3(self) -> Bucket:
+        if self.bucket is None:
+            raise AssertionError("a run connects its bucket before any of its steps uses it")
+        return self.bucket
 
 
 class Bucket:

@@ -92,8 +92,8 @@ class Verifier:
             raise BackupError("restore", f"the manifest of {key} is not signed, and gpg_verify_key asks for signatures")
         with tempfile.NamedTemporaryFile(dir=self.home, suffix=".asc", delete=False) as handle:
             handle.write(signature.encode("ascii", "replace"))
-        if not (self.home is not None):  # set by __enter__
-            raise AssertionError("set by __enter__")
+        if self.home is None:
+            raise AssertionError("__enter__ sets the home")
         try:
             checked = _gpg(self.home, "--status-fd", "1", "--verify", handle.name, "-", data=canonical(manifest))
         finally:

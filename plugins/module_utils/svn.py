@@ -85,8 +85,8 @@ class SvnSource(BaseSource):
         if kind == "full":
             first = 0
         else:
-            if not (isinstance(last, int)):  # kind is "diff", checked above
-                raise AssertionError('kind is "diff", checked above')
+            if not isinstance(last, int):
+                raise AssertionError("a diff has a recorded revision, checked above")
             first = last + 1
         argv = ["svnadmin", "dump", "--quiet", "--revision", f"{first}:{head}"]
         if kind == "diff":
