@@ -71,8 +71,9 @@ import random
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils import config, options
+from ansible_collections.s3napback.s3napback.plugins.module_utils.request import SOURCES, backup_requests, expands
 
-SCHEDULE = {"hour": ("int", 3), "minute": ("int", 0)}
+SCHEDULE = {"hour": options.Option("int", 3), "minute": options.Option("int", 0)}
 # Options that have a role variable of their own: one place to set each.
 ROLE_VARIABLES = ("bucket", "prefix", "gpg_recipient", "gpg_home", "state_dir", *options.CONNECTION)
 
@@ -95,7 +96,7 @@ def _schedule_of(number: int, job: dict, defaults: dict) -> dict:
 
 def _request(values: dict):
     """The request of a job of one set; made without reading the host's disk or databases."""
-    (request,), _notes = options.backup_requests(values)
+    (request,), _notes = backup_requests(values)
     return request
 
 
@@ -103,7 +104,7 @@ def _selector(number: int, job: dict, values: dict, group: str | None) -> str:
     """The name ``s3napback run`` selects the job by: its own, or its set's."""
     if group or values["name"]:
         return group or values["name"]
-    if options.expands(values):
+    if expands(values):
         raise AnsibleFilterError(
             f"s3napback_jobs: {config.label(number, job)}: give this job a name: it backs up several sets"
         )
@@ -140,7 +141,7 @@ def s3napback_plan(jobs, host, *, settings=None, defaults=None, host_jobs=None, 
             values, _reporting, group = config.check_job(job, shared)
         except ValueError as exc:
             raise AnsibleFilterError(f"s3napback_jobs: {config.label(number, job)}: {exc}") from None
-        if not options.expands(values):
+        if not expands(values):
             problems = _request(values).problems()
             if problems:
                 raise AnsibleFilterError(f"s3napback_jobs: {config.label(number, job)}: {problems[0]}")
@@ -153,7 +154,7 @@ def s3napback_plan(jobs, host, *, settings=None, defaults=None, host_jobs=None, 
         # Spreads a fleet over the splay window, the same on every run; not a secret.
         delay = random.Random(host + name).randrange(0, max(splay, 1))  # noqa: S311
         start = (when["hour"] * 60 + when["minute"] + delay) % 1440
-        source = next(option for option in options.SOURCES if values.get(option))
+        source = next(option for option in SOURCES if values.get(option))
         planned.append({"name": name, "hour": start // 60, "minute": start % 60, "unit": _unit(name), "source": source})
         planned[-1]["job"] = job
     return {

@@ -24,11 +24,10 @@ from .files import private_directory
 from .index_stream import IndexStream
 from .lock import SetLock
 from .manifest import build_manifest
-from .options import backup_requests, expands
 from .pipeline import Pipeline
 from .plan import Plan, PlanInputs, plan_backup
 from .protection import early_deletions
-from .request import BackupRequest
+from .request import BackupRequest, backup_requests, expands
 from .s3 import Bucket, ConnectedRun
 from .signature import Signer
 from .state import SetState

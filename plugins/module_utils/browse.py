@@ -6,6 +6,7 @@ of a point in time (``ls``), and every version of the paths that match a glob (`
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 from . import naming
 from .catalog import build_listing
@@ -13,13 +14,30 @@ from .chain_index import versions
 from .errors import BackupError
 from .file_index import display
 from .index_reader import NoIndex, read_chain
+from .options import CONNECTION, Option, connection_from, fields_of
 from .point_in_time import chain_at, checked_manifests
 from .s3 import Bucket
-from .set_request import SetRequest
+from .set_request import SECRET_KEY, SET, SetRequest
+
+BROWSE = {**SET, "find": Option("str"), **SECRET_KEY, **CONNECTION}
 
 
+@dataclass(frozen=True)
 class BrowseRequest(SetRequest):
     """The set to look into: ``at`` and ``paths`` for ls; find looks at every backup."""
+
+    find: str | None = None  # a glob: every version of the paths it matches, in place of the tree
+
+
+def browse_request(options: dict) -> BrowseRequest:
+    """The request of s3napback_file_info, by its option names (BROWSE)."""
+    return BrowseRequest(connection=connection_from(options), **fields_of(BrowseRequest, options))
+
+
+def browse(request: BrowseRequest) -> dict:
+    """The versions ``request.find`` matches, or else the tree; changing nothing."""
+    found = find_versions(request, request.find) if request.find else list_tree(request)
+    return {"changed": False, **found}
 
 
 def encoded(path: str) -> bytes:

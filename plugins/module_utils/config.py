@@ -27,7 +27,8 @@ from dataclasses import dataclass
 
 from . import options
 from .errors import BackupError
-from .request import BackupRequest
+from .options import Option
+from .request import BACKUP, BackupRequest, backup_requests, expands, source_problem
 
 try:
     import yaml
@@ -38,13 +39,13 @@ DEFAULT_PATH = "/etc/s3napback/config.yml"
 
 
 # Keys of a job that are about reporting on it, not about the backup the module makes.
-REPORTING = {"healthcheck_url": ("str", None)}
+REPORTING = {"healthcheck_url": Option("str")}
 SETTINGS = {
-    "log_file": ("path", None),
-    "metrics_dir": ("path", None),
-    "status_dir": ("path", None),
-    "parallel_jobs": ("int", 1),
-    "memory_budget_mb": ("int", None),
+    "log_file": Option("path"),
+    "metrics_dir": Option("path"),
+    "status_dir": Option("path"),
+    "parallel_jobs": Option("int", 1),
+    "memory_budget_mb": Option("int"),
 }
 MAX_PARALLEL_JOBS = 64
 
@@ -101,10 +102,10 @@ def check_job(job: dict, defaults: dict) -> tuple[dict, dict, str | None]:
     if reporting["healthcheck_url"] and not reporting["healthcheck_url"].startswith(("http://", "https://")):
         raise ValueError("healthcheck_url must be an http:// or https:// URL")
     group = merged.get("name")
-    if group and options.expands({**merged, "name": None}):
+    if group and expands({**merged, "name": None}):
         merged["name"] = None  # names the group of sets; each set keeps its own name
-    values = options.typed_options(merged, options.BACKUP)
-    problem = options.source_problem(values)
+    values = options.typed_options(merged, BACKUP)
+    problem = source_problem(values)
     if problem:
         raise ValueError(problem)
     if not values["bucket"]:
@@ -136,7 +137,7 @@ def load(path: str = DEFAULT_PATH) -> Config:
         raise _fail(path, f"parallel_jobs must be from 1 to {MAX_PARALLEL_JOBS}")
     if settings["memory_budget_mb"] is not None and settings["memory_budget_mb"] < 1:
         raise _fail(path, "memory_budget_mb must be a positive number of MiB")
-    secrets = [name for name in options.SECRETS if defaults.get(name) or any(job.get(name) for job in jobs)]
+    secrets = [name for name in options.secrets(BACKUP) if defaults.get(name) or any(job.get(name) for job in jobs)]
     if secrets and document["_mode"] & 0o077:
         raise _fail(path, f"holds {secrets[0]} but others may read it: chmod 600 {path}")
     loaded: list[Job] = []
@@ -146,7 +147,7 @@ def load(path: str = DEFAULT_PATH) -> Config:
             values, reporting, group = check_job(job, defaults)
         except ValueError as exc:
             raise _fail(path, f"{label(number, job)}: {exc}") from None
-        requests, notes = options.backup_requests(values)  # svn_parent: a job per repository
+        requests, notes = backup_requests(values)  # svn_parent: a job per repository
         for request in requests:
             loaded.append(Job(request.set_name, values, request, group or request.set_name, **reporting))
         skipped.extend(notes)

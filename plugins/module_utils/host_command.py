@@ -47,11 +47,12 @@ from .errors import BackupError, Terminated
 from .host_browse import add_browse_commands, add_key_arguments, add_retrieval_arguments, find, key_options, ls
 from .inventory import describe_set
 from .naming import set_prefix
-from .options import connection_from, login_from
+from .options import connection_from
 from .parallel import ParallelRun, Task, job_cost
 from .probe import run_probe
 from .report import Reporter
-from .restore import RestoreRequest, run_restore
+from .request import RestoreRequest, login_from
+from .restore import run_restore
 from .s3 import Bucket
 from .termination import stop_on_signals
 from .version import VERSION

@@ -1,96 +1,61 @@
 # The Ansible side of s3napback's modules: option specs and helpers every module shares. This is
 # the one module_utils file that imports Ansible; the engine beside it does not. Private to this
 # collection; its interfaces may change without notice.
-"""Option specs and library checks shared by s3napback's modules."""
+"""Argument specs, library checks and the run shared by s3napback's modules."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import sys
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from . import collector, gpg, s3
+from . import collector, s3
 from .errors import BackupError, Terminated
-from .options import unknown_option
+from .options import Option, unknown_option
 from .termination import stop_on_signals, stop_when_unheard
 
-CONNECTION_ARGUMENT_SPEC = {
-    "access_key": {
-        "type": "str",
-        "no_log": False,
-        "aliases": ["aws_access_key_id", "aws_access_key"],
-        "fallback": (env_fallback, ["AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY", "EC2_ACCESS_KEY"]),
-    },
-    "secret_key": {
-        "type": "str",
-        "no_log": True,
-        "aliases": ["aws_secret_access_key", "aws_secret_key"],
-        "fallback": (env_fallback, ["AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY", "EC2_SECRET_KEY"]),
-    },
-    "session_token": {
-        "type": "str",
-        "no_log": True,
-        "aliases": ["aws_session_token"],
-        "fallback": (env_fallback, ["AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "EC2_SECURITY_TOKEN"]),
-    },
-    "profile": {
-        "type": "str",
-        "aliases": ["aws_profile"],
-        "fallback": (env_fallback, ["AWS_PROFILE", "AWS_DEFAULT_PROFILE"]),
-    },
-    "region": {
-        "type": "str",
-        "aliases": ["aws_region"],
-        "fallback": (env_fallback, ["AWS_REGION", "AWS_DEFAULT_REGION", "EC2_REGION"]),
-    },
-    "endpoint_url": {
-        "type": "str",
-        "aliases": ["aws_endpoint_url", "s3_url"],
-        "fallback": (env_fallback, ["AWS_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]),
-    },
-    "validate_certs": {"type": "bool", "default": True},
-    "aws_ca_bundle": {"type": "path", "fallback": (env_fallback, ["AWS_CA_BUNDLE"])},
-    "checksum_calculation": {"type": "str", "choices": list(s3.CHECKSUM_CALCULATIONS)},
-    "addressing_style": {"type": "str", "choices": list(s3.ADDRESSING_STYLES)},
+
+def argument_spec(table: dict[str, Option]) -> dict:
+    """Ansible's argument spec of a table of options (options.py)."""
+    return {name: _spec(option) for name, option in table.items()}
+
+
+def _spec(option: Option) -> dict:
+    spec: dict = {"type": option.type}
+    if option.type == "list":
+        spec["elements"] = "str"
+    if option.default is not None:
+        spec["default"] = option.default
+    if option.choices is not None:
+        spec["choices"] = list(option.choices)
+    if option.required:
+        spec["required"] = True
+    if option.no_log is not None:
+        spec["no_log"] = option.no_log
+    if option.aliases:
+        spec["aliases"] = list(option.aliases)
+    if option.env:
+        spec["fallback"] = (env_fallback, list(option.env))
+    return spec
+
+
+# Each library a module may need, and how to tell it is there without importing it: a module that
+# does not use gpg must not load the engine's gpg side to find out.
+LIBRARIES = {
+    "boto3": s3.botocore_available,
+    "python-gnupg": lambda: importlib.util.find_spec("gnupg") is not None,
 }
 
 
-LOGIN_ARGUMENT_SPEC = {
-    "login_host": {"type": "str"},
-    "login_port": {"type": "int"},
-    "login_unix_socket": {"type": "str"},
-    "login_user": {"type": "str"},
-    "login_password": {"type": "str", "no_log": True},
-    "config_file": {"type": "path"},
-}
-
-
-# Which set, as of when, and which of its paths: for the modules that read backups (set_request.py).
-SET_ARGUMENT_SPEC = {
-    "bucket": {"type": "str", "required": True},
-    "prefix": {"type": "str"},
-    "name": {"type": "str", "required": True},
-    "at": {"type": "str"},
-    "paths": {"type": "list", "elements": "str", "default": []},
-}
-
-# The operator's secret key (and the host's signing key), for the modules that read backups.
-SECRET_KEY_ARGUMENT_SPEC = {
-    "gpg_home": {"type": "path"},
-    "gpg_private_key": {"type": "str", "no_log": True},
-    "gpg_passphrase": {"type": "str", "no_log": True},
-    "gpg_verify_key": {"type": "str", "no_log": False},
-}
-
-
-def require_libraries(module) -> None:
-    """Fail the task with Ansible's standard message when boto3 (botocore) or python-gnupg is missing."""
-    if not s3.botocore_available():
-        module.fail_json(msg=missing_required_lib("boto3"))
-    if gpg.gnupg is None:
-        module.fail_json(msg=missing_required_lib("python-gnupg"))
+def require_libraries(module, libraries) -> None:
+    """Fail the task with Ansible's standard message when one of ``libraries`` (names of
+    LIBRARIES) is missing: boto3 stands for the botocore it brings."""
+    for name in libraries:
+        if not LIBRARIES[name]():
+            module.fail_json(msg=missing_required_lib(name))
 
 
 class _Module(AnsibleModule):
@@ -114,16 +79,16 @@ INTERRUPTED = (
 )
 
 
-def run_module(argument_spec: dict, work, **rules) -> None:
-    """The whole life of an s3napback module: parse options (``rules`` such as
-    ``mutually_exclusive``), check libraries, run ``work(module)`` (which returns the result
+def run_module(table: dict[str, Option], work, *, libraries: tuple[str, ...], **rules) -> None:
+    """The whole life of an s3napback module: parse options (the ``table``, with ``rules`` such as
+    ``mutually_exclusive``), check ``libraries``, run ``work(module)`` (which returns the result
     dict), and turn an engine error into one ``fail_json`` line.
 
     SIGTERM and SIGINT (an operator's Ctrl-C reaches the module through Ansible's worker), and
     Ansible no longer reading the result (its task ``timeout``), end ``work`` as they end the host
     command: the engine unwinds, then the task fails with a line that says it was interrupted."""
-    module = _Module(argument_spec=argument_spec, supports_check_mode=True, **rules)
-    require_libraries(module)
+    module = _Module(argument_spec=argument_spec(table), supports_check_mode=True, **rules)
+    require_libraries(module, libraries)
     os.umask(0o077)  # the state, snapshots and keyring the engine writes are the owner's only
     failure = None
     try:

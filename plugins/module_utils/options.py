@@ -1,94 +1,84 @@
 # s3napback's engine: plain Python shared by the modules and the host command. Private to this
 # collection; its interfaces may change without notice.
-"""The options of a backup job, by the module's names: types, defaults, and the request they make.
+"""Every module's options, each written once: its type, default, choices, aliases, environment
+fallbacks, whether it is a secret and the release it appeared in.
 
-The module's argument spec and the host command's config file both end here, so a job means the
-same thing in a playbook, an ad-hoc call and /etc/s3napback/config.yml.
+The modules' argument specs (module_support.argument_spec), the host command's config file (through
+typed_options) and the requests (request.py, set_request.py) are made from these tables, and
+tests/unit/plugins/modules/test_option_docs.py checks each module's DOCUMENTATION and README's
+options table against them. This file holds the tables every module shares (how to reach S3 and a
+database server); it imports nothing heavier than s3.py, so that a module that only lists the
+bucket loads only what it uses.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from typing import Any
 
-from .databases import MYSQLDUMP_OPTIONS, Login, MySQLSource, PostgreSQLSource, mysql_databases, postgresql_databases
-from .errors import BackupError
-from .protection import Protection
-from .request import DEFAULT_STATE_DIR, BackupRequest
-from .rotation import KEEP_RULES, Retention
-from .s3 import Connection
-from .schedule import Schedule
-from .sources import DirectorySource
-from .svn import SvnSource, repositories_under
+from .s3 import ADDRESSING_STYLES, CHECKSUM_CALCULATIONS, Connection
 
-CONNECTION: dict[str, tuple[str, Any]] = {
-    "access_key": ("str", None),
-    "secret_key": ("str", None),
-    "session_token": ("str", None),
-    "profile": ("str", None),
-    "region": ("str", None),
-    "endpoint_url": ("str", None),
-    "validate_certs": ("bool", True),
-    "aws_ca_bundle": ("path", None),
-    "checksum_calculation": ("str", None),
-    "addressing_style": ("str", None),
+
+@dataclasses.dataclass(frozen=True)
+class Option:
+    """One option, by Ansible's argument spec words (a list is a list of strings)."""
+
+    type: str  # str, path, bool, int or list
+    default: Any = None
+    choices: tuple[str, ...] | None = None
+    required: bool = False
+    no_log: bool | None = None  # True: a secret; False: a name Ansible would mistake for one
+    aliases: tuple[str, ...] = ()
+    env: tuple[str, ...] = ()  # the environment variables read, in order, when the option is not set
+    version_added: str = "0.1.0"
+
+
+CONNECTION = {
+    "access_key": Option(
+        "str",
+        no_log=False,
+        aliases=("aws_access_key_id", "aws_access_key"),
+        env=("AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY", "EC2_ACCESS_KEY"),
+    ),
+    "secret_key": Option(
+        "str",
+        no_log=True,
+        aliases=("aws_secret_access_key", "aws_secret_key"),
+        env=("AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY", "EC2_SECRET_KEY"),
+    ),
+    "session_token": Option(
+        "str",
+        no_log=True,
+        aliases=("aws_session_token",),
+        env=("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "EC2_SECURITY_TOKEN"),
+    ),
+    "profile": Option("str", aliases=("aws_profile",), env=("AWS_PROFILE", "AWS_DEFAULT_PROFILE")),
+    "region": Option("str", aliases=("aws_region",), env=("AWS_REGION", "AWS_DEFAULT_REGION", "EC2_REGION")),
+    "endpoint_url": Option(
+        "str",
+        aliases=("aws_endpoint_url", "s3_url"),
+        env=("AWS_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
+    ),
+    "validate_certs": Option("bool", True),
+    "aws_ca_bundle": Option("path", env=("AWS_CA_BUNDLE",)),
+    "checksum_calculation": Option("str", choices=CHECKSUM_CALCULATIONS),
+    "addressing_style": Option("str", choices=ADDRESSING_STYLES),
 }
 
-SOURCES = ("directory", "mysql_database", "postgresql_database", "svn_repository", "svn_parent")
-
-LOGIN: dict[str, tuple[str, Any]] = {
-    "login_host": ("str", None),
-    "login_port": ("int", None),
-    "login_unix_socket": ("str", None),
-    "login_user": ("str", None),
-    "login_password": ("str", None),
-    "config_file": ("path", None),
+LOGIN = {
+    "login_host": Option("str"),
+    "login_port": Option("int"),
+    "login_unix_socket": Option("str"),
+    "login_user": Option("str"),
+    "login_password": Option("str", no_log=True),
+    "config_file": Option("path"),
 }
 
-BACKUP: dict[str, tuple[str, Any]] = {
-    "directory": ("path", None),
-    "mysql_database": ("list", None),
-    "all_in_one": ("bool", False),
-    "mysqldump_options": ("list", None),
-    "postgresql_database": ("list", None),
-    **LOGIN,
-    "svn_repository": ("path", None),
-    "svn_parent": ("path", None),
-    "exclude": ("list", []),
-    "name": ("str", None),
-    "bucket": ("str", None),
-    "prefix": ("str", None),
-    "gpg_recipient": ("list", []),
-    "gpg_public_key": ("str", None),
-    "gpg_home": ("path", None),
-    "gpg_sign_key": ("str", None),
-    "encrypt": ("bool", True),
-    "compression": ("str", "zstd"),
-    "compression_level": ("int", None),
-    "state_dir": ("path", DEFAULT_STATE_DIR),
-    "frequency": ("int", 1),
-    "phase": ("int", 0),
-    "diffs": ("int", 6),
-    "fulls": ("int", 4),
-    "force": ("bool", False),
-    "force_full": ("bool", False),
-    "storage_class": ("str", None),
-    "storage_class_fulls": ("str", None),
-    "storage_class_diffs": ("str", None),
-    "sse": ("str", None),
-    "sse_kms_key_id": ("str", None),
-    "object_lock_days": ("int", None),
-    "object_lock_mode": ("str", "COMPLIANCE"),
-    "bandwidth_limit": ("int", None),
-    "cycle": ("str", "simple"),
-    "discs": ("int", None),
-    "keep_daily": ("int", None),
-    "keep_weekly": ("int", None),
-    "keep_monthly": ("int", None),
-    **CONNECTION,
-}
 
-SECRETS = ("secret_key", "session_token", "login_password")
+def secrets(table: dict[str, Option]) -> tuple[str, ...]:
+    """The options of ``table`` that hold a secret."""
+    return tuple(name for name, option in table.items() if option.no_log)
 
 
 def _typed(name: str, kind: str, value):
@@ -120,111 +110,21 @@ def unknown_option(name: str, known) -> str:
     return f"unknown option {name!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
 
 
-def typed_options(options: dict, known: dict) -> dict:
+def typed_options(options: dict, known: dict[str, Option]) -> dict:
     """Every option of ``known`` with its type checked and its default filled in; raises ValueError
-    naming the first unknown or mistyped option."""
+    naming the first unknown or mistyped option. The engine's requests check the values."""
     unknown = sorted(set(options) - set(known))
     if unknown:
         raise ValueError(unknown_option(unknown[0], known))
-    return {name: _typed(name, kind, options.get(name, default)) for name, (kind, default) in known.items()}
+    return {name: _typed(name, option.type, options.get(name, option.default)) for name, option in known.items()}
+
+
+def fields_of(cls, values: dict) -> dict:
+    """The entries of ``values`` named as a field of the dataclass ``cls``: the part of the options
+    that one piece of a request takes."""
+    names = {field.name for field in dataclasses.fields(cls)}
+    return {name: value for name, value in values.items() if name in names}
 
 
 def connection_from(options: dict) -> Connection:
-    return Connection(**{name: options.get(name, default) for name, (_kind, default) in CONNECTION.items()})
-
-
-def source_problem(options: dict) -> str | None:
-    """Why the options do not name exactly one source, or None."""
-    given = [name for name in SOURCES if options.get(name)]
-    if len(given) != 1:
-        return f"give exactly one source of {', '.join(SOURCES)}" + (f", not {' and '.join(given)}" if given else "")
-    if options.get("name") and expands(options):
-        return f"name cannot be set with {given[0]} naming several sets: each gets a name of its own"
-    if options.get("exclude") and given[0] != "directory":
-        return "exclude applies to directory only"
-    return None
-
-
-def expands(options: dict) -> bool:
-    """Whether the job names several sets: svn_parent, several databases, or all of them."""
-    if options.get("svn_parent"):
-        return True
-    for option in ("mysql_database", "postgresql_database"):
-        names = options.get(option) or []
-        if len(names) > 1 or (names == ["all"] and not (option == "mysql_database" and options.get("all_in_one"))):
-            return True
-    return False
-
-
-def login_from(options: dict) -> Login:
-    return Login(**{name[len("login_") :] if name.startswith("login_") else name: options.get(name) for name in LOGIN})
-
-
-def backup_requests(options: dict) -> tuple[list[BackupRequest], list[str]]:
-    """The requests one job makes (one per repository of svn_parent, per database of a list or of
-    ``all``), and notes on what was skipped; a BackupError for a job without a single source."""
-    problem = source_problem(options)
-    if problem:
-        raise BackupError("config", problem)
-    one = {**options, **dict.fromkeys(("svn_parent", "mysql_database", "postgresql_database"))}
-    if options.get("svn_parent"):
-        repositories, others = repositories_under(options["svn_parent"])
-        notes = [f"{path} is not a Subversion repository: skipped" for path in others]
-        return [backup_request({**one, "svn_repository": path}) for path in repositories], notes
-    if options.get("mysql_database"):
-        names = options["mysql_database"]
-        if names == ["all"]:
-            names = [None] if options.get("all_in_one") else mysql_databases(login_from(options))
-        return [
-            backup_request(one, MySQLSource(name, login_from(options), _dump_options(options))) for name in names
-        ], []
-    if options.get("postgresql_database"):
-        names = options["postgresql_database"]
-        if names == ["all"]:
-            names = [*postgresql_databases(login_from(options)), None]  # None: the roles (globals)
-        return [backup_request(one, PostgreSQLSource(name, login_from(options))) for name in names], []
-    return [backup_request(options)], []
-
-
-def _dump_options(options: dict) -> tuple[str, ...]:
-    given = options.get("mysqldump_options")
-    return MYSQLDUMP_OPTIONS if given is None else tuple(given)
-
-
-def backup_request(options: dict, source=None) -> BackupRequest:
-    """The request for a job of one source (``source``, or the directory or repository named in
-    ``options``), by the module's option names."""
-    values = {name: options.get(name, default) for name, (_kind, default) in BACKUP.items()}
-    if source is None and values["svn_repository"]:
-        source = SvnSource(values["svn_repository"])
-    elif source is None:
-        source = DirectorySource(values["directory"], list(values["exclude"] or []))
-    return BackupRequest(
-        source=source,
-        bucket=values["bucket"],
-        connection=connection_from(values),
-        name=values["name"],
-        prefix=values["prefix"],
-        gpg_recipient=list(values["gpg_recipient"] or []),
-        gpg_public_key=values["gpg_public_key"],
-        gpg_home=values["gpg_home"],
-        gpg_sign_key=values["gpg_sign_key"],
-        encrypt=values["encrypt"],
-        compression=values["compression"],
-        compression_level=values["compression_level"],
-        state_dir=values["state_dir"],
-        schedule=Schedule(values["frequency"], values["phase"], values["diffs"], values["fulls"]),
-        force=values["force"],
-        force_full=values["force_full"],
-        protection=Protection(
-            storage_class=values["storage_class"],
-            storage_class_fulls=values["storage_class_fulls"],
-            storage_class_diffs=values["storage_class_diffs"],
-            sse=values["sse"],
-            sse_kms_key_id=values["sse_kms_key_id"],
-            object_lock_days=values["object_lock_days"],
-            object_lock_mode=values["object_lock_mode"],
-        ),
-        bandwidth_limit=values["bandwidth_limit"],
-        retention=Retention(**{name: values[name] for name in ("cycle", "discs", *KEEP_RULES)}),
-    )
+    return Connection(**{name: options.get(name, option.default) for name, option in CONNECTION.items()})

@@ -14,67 +14,26 @@ import contextlib
 import hashlib
 import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 from . import naming
 from .browse import encoded
 from .catalog import Backup
 from .compression import decompressor_stage
-from .databases import Login, database_loader
+from .databases import database_loader
 from .download import read_object
 from .errors import BackupError
 from .gpg import DecryptionKeys
 from .index_reader import NoIndex, read_chain
 from .pipeline import Pipeline, Stage
 from .point_in_time import chain_at
+from .request import TARGETS, RestoreRequest
 from .restore_paths import SELECTED, Selection, move_into, names_file, remove_extras, select
 from .restore_work import WorkDirectory
-from .retrieval import Retrieval, report, survey, tier_problem, wait_until_ready
+from .retrieval import report, survey, tier_problem, wait_until_ready
 from .retrieval import request as request_retrieval
 from .s3 import Bucket, ConnectedRun
-from .set_request import SetRequest
-
-TARGETS = ("dest", "svn_repository", "mysql_database", "postgresql_database", "dump_to", "verify")
-
-
-@dataclass(frozen=True)
-class RestoreRequest(SetRequest):
-    dest: str | None = None  # a directory set's target
-    svn_repository: str | None = None  # a Subversion set's target: the new repository
-    mysql_database: str | None = None  # a MySQL set's target database (created if absent)
-    postgresql_database: str | None = None  # a PostgreSQL set's target database (created if absent)
-    dump_to: str | None = None  # any set: the decrypted, decompressed stream into this file
-    login: Login = field(default_factory=Login)
-    force: bool = False
-    verify: bool = False
-    index: bool = True  # paths: read only what holds them, through the file index (restore_paths.py)
-    retrieval_tier: str = "Bulk"  # archived objects (retrieval.py)
-    retrieval_days: int = 7
-    wait: bool = False
-    wait_timeout: int = 12 * 3600
-
-    @property
-    def retrieval(self) -> Retrieval:
-        return Retrieval(self.retrieval_tier, self.retrieval_days, self.wait, self.wait_timeout)
-
-    def problems(self) -> list[str]:
-        found = super().problems() + self.retrieval.problems()
-        targets = [name for name in TARGETS if getattr(self, name)]
-        if len(targets) != 1:
-            found.append(
-                f"give one of {', '.join(TARGETS[:-1])} or verify: true"
-                + (f", not {' and '.join(targets)}" if targets else "")
-            )
-        for name in ("mysql_database", "postgresql_database"):
-            if (getattr(self, name) or "x").startswith("-"):
-                found.append(f"{name} {getattr(self, name)!r} is not a database name")
-        for name in ("dest", "svn_repository", "dump_to"):
-            if getattr(self, name) and not os.path.isabs(getattr(self, name)):
-                found.append(f"{name} {getattr(self, name)!r} must be an absolute path")
-        if self.paths and not self.dest:
-            found.append("paths needs dest")
-        return found
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 # s3napback's engine: plain Python shared by the modules and the host command. Private to this
 # collection; its interfaces may change without notice.
 """What every request that reads a backup set says: which set, on which store, as of when, and
-with which keys (restore.py's RestoreRequest and browse.py's BrowseRequest add what they do)."""
+with which keys (request.py's RestoreRequest and browse.py's BrowseRequest add what they do), and
+the options that say it."""
 
 from __future__ import annotations
 
@@ -9,8 +10,26 @@ from dataclasses import dataclass, field
 
 from . import naming
 from .gpg import DecryptionKeys
+from .options import Option
 from .point_in_time import point_in_time
 from .s3 import Connection
+
+# Which set, as of when, and which of its paths.
+SET = {
+    "bucket": Option("str", required=True),
+    "prefix": Option("str"),
+    "name": Option("str", required=True),
+    "at": Option("str"),
+    "paths": Option("list", []),
+}
+
+# The operator's secret key, and the backed-up host's signing key.
+SECRET_KEY = {
+    "gpg_home": Option("path"),
+    "gpg_private_key": Option("str", no_log=True),
+    "gpg_passphrase": Option("str", no_log=True),
+    "gpg_verify_key": Option("str", no_log=False),
+}
 
 
 @dataclass(frozen=True)

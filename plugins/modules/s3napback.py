@@ -577,68 +577,18 @@ stage:
 """
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils.backup import run_job
-from ansible_collections.s3napback.s3napback.plugins.module_utils.module_support import (
-    CONNECTION_ARGUMENT_SPEC,
-    LOGIN_ARGUMENT_SPEC,
-    run_module,
-)
-from ansible_collections.s3napback.s3napback.plugins.module_utils.options import SOURCES
-from ansible_collections.s3napback.s3napback.plugins.module_utils.protection import (
-    ENCRYPTIONS,
-    LOCK_MODES,
-    STORAGE_CLASSES,
-)
-from ansible_collections.s3napback.s3napback.plugins.module_utils.request import DEFAULT_STATE_DIR
-from ansible_collections.s3napback.s3napback.plugins.module_utils.rotation import CYCLES
+from ansible_collections.s3napback.s3napback.plugins.module_utils.module_support import run_module
+from ansible_collections.s3napback.s3napback.plugins.module_utils.request import BACKUP, SOURCES
 
-ARGUMENT_SPEC = {
-    "directory": {"type": "path"},
-    "mysql_database": {"type": "list", "elements": "str"},
-    "all_in_one": {"type": "bool", "default": False},
-    "mysqldump_options": {"type": "list", "elements": "str"},
-    "postgresql_database": {"type": "list", "elements": "str"},
-    **LOGIN_ARGUMENT_SPEC,
-    "svn_repository": {"type": "path"},
-    "svn_parent": {"type": "path"},
-    "exclude": {"type": "list", "elements": "str", "default": []},
-    "name": {"type": "str"},
-    "bucket": {"type": "str", "required": True},
-    "prefix": {"type": "str"},
-    "gpg_recipient": {"type": "list", "elements": "str", "default": []},
-    "gpg_public_key": {"type": "str", "no_log": False},
-    "gpg_home": {"type": "path"},
-    "gpg_sign_key": {"type": "str", "no_log": False},  # a key ID, not the key
-    "encrypt": {"type": "bool", "default": True},
-    "compression": {"type": "str", "choices": ["zstd", "gzip", "none"], "default": "zstd"},
-    "compression_level": {"type": "int"},
-    "state_dir": {"type": "path", "default": DEFAULT_STATE_DIR},
-    "frequency": {"type": "int", "default": 1},
-    "phase": {"type": "int", "default": 0},
-    "diffs": {"type": "int", "default": 6},
-    "fulls": {"type": "int", "default": 4},
-    "force": {"type": "bool", "default": False},
-    "force_full": {"type": "bool", "default": False},
-    "storage_class": {"type": "str", "choices": list(STORAGE_CLASSES)},
-    "storage_class_fulls": {"type": "str", "choices": list(STORAGE_CLASSES)},
-    "storage_class_diffs": {"type": "str", "choices": list(STORAGE_CLASSES)},
-    "sse": {"type": "str", "choices": list(ENCRYPTIONS)},
-    "sse_kms_key_id": {"type": "str"},
-    "object_lock_days": {"type": "int"},
-    "object_lock_mode": {"type": "str", "choices": list(LOCK_MODES), "default": "COMPLIANCE"},
-    "bandwidth_limit": {"type": "int"},
-    "cycle": {"type": "str", "choices": list(CYCLES), "default": "simple"},
-    "discs": {"type": "int"},
-    "keep_daily": {"type": "int"},
-    "keep_weekly": {"type": "int"},
-    "keep_monthly": {"type": "int"},
-    **CONNECTION_ARGUMENT_SPEC,
-}
+OPTIONS = BACKUP
+LIBRARIES = ("boto3", "python-gnupg")
 
 
 def main() -> None:
     run_module(
-        ARGUMENT_SPEC,
+        OPTIONS,
         lambda module: run_job(module.params, check_mode=module.check_mode),
+        libraries=LIBRARIES,
         mutually_exclusive=[SOURCES],
         required_one_of=[SOURCES],
     )

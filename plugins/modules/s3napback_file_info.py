@@ -205,38 +205,20 @@ chains_without_index:
   elements: str
 """
 
-from ansible_collections.s3napback.s3napback.plugins.module_utils.browse import (
-    BrowseRequest,
-    find_versions,
-    list_tree,
-)
-from ansible_collections.s3napback.s3napback.plugins.module_utils.module_support import (
-    CONNECTION_ARGUMENT_SPEC,
-    SECRET_KEY_ARGUMENT_SPEC,
-    SET_ARGUMENT_SPEC,
-    run_module,
-)
-from ansible_collections.s3napback.s3napback.plugins.module_utils.options import connection_from
+from ansible_collections.s3napback.s3napback.plugins.module_utils.browse import BROWSE, browse, browse_request
+from ansible_collections.s3napback.s3napback.plugins.module_utils.module_support import run_module
 
-ARGUMENT_SPEC = {
-    **SET_ARGUMENT_SPEC,
-    "find": {"type": "str"},
-    **SECRET_KEY_ARGUMENT_SPEC,
-    **CONNECTION_ARGUMENT_SPEC,
-}
-REQUEST = (*SET_ARGUMENT_SPEC, *SECRET_KEY_ARGUMENT_SPEC)
-
-
-def browse(module) -> dict:
-    params = module.params
-    request = BrowseRequest(connection=connection_from(params), **{name: params[name] for name in REQUEST})
-    if params["find"]:
-        return {"changed": False, **find_versions(request, params["find"])}
-    return {"changed": False, **list_tree(request)}
+OPTIONS = BROWSE
+LIBRARIES = ("boto3", "python-gnupg")
 
 
 def main() -> None:
-    run_module(ARGUMENT_SPEC, browse, mutually_exclusive=[("find", "at"), ("find", "paths")])
+    run_module(
+        OPTIONS,
+        lambda module: browse(browse_request(module.params)),
+        libraries=LIBRARIES,
+        mutually_exclusive=[("find", "at"), ("find", "paths")],
+    )
 
 
 if __name__ == "__main__":

@@ -225,21 +225,19 @@ import datetime
 from ansible_collections.s3napback.s3napback.plugins.module_utils.files import write_private
 from ansible_collections.s3napback.s3napback.plugins.module_utils.fleet_report import render
 from ansible_collections.s3napback.s3napback.plugins.module_utils.inventory import describe_bucket
-from ansible_collections.s3napback.s3napback.plugins.module_utils.module_support import (
-    CONNECTION_ARGUMENT_SPEC,
-    run_module,
-)
-from ansible_collections.s3napback.s3napback.plugins.module_utils.options import connection_from
+from ansible_collections.s3napback.s3napback.plugins.module_utils.module_support import run_module
+from ansible_collections.s3napback.s3napback.plugins.module_utils.options import CONNECTION, Option, connection_from
 from ansible_collections.s3napback.s3napback.plugins.module_utils.probe import run_probe
 from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Bucket
 
-ARGUMENT_SPEC = {
-    "bucket": {"type": "str", "required": True},
-    "prefix": {"type": "str"},
-    "html_report": {"type": "path"},
-    "probe": {"type": "bool", "default": False},
-    **CONNECTION_ARGUMENT_SPEC,
+OPTIONS = {
+    "bucket": Option("str", required=True),
+    "prefix": Option("str"),
+    "html_report": Option("path"),
+    "probe": Option("bool", False),
+    **CONNECTION,
 }
+LIBRARIES = ("boto3",)  # it never decrypts
 
 
 def describe(module) -> dict:
@@ -259,7 +257,7 @@ def describe(module) -> dict:
 
 
 def main() -> None:
-    run_module(ARGUMENT_SPEC, describe)
+    run_module(OPTIONS, describe, libraries=LIBRARIES)
 
 
 if __name__ == "__main__":

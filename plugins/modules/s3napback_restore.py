@@ -305,49 +305,20 @@ stage:
   sample: restore
 """
 
-from ansible_collections.s3napback.s3napback.plugins.module_utils.module_support import (
-    CONNECTION_ARGUMENT_SPEC,
-    LOGIN_ARGUMENT_SPEC,
-    SECRET_KEY_ARGUMENT_SPEC,
-    SET_ARGUMENT_SPEC,
-    run_module,
-)
-from ansible_collections.s3napback.s3napback.plugins.module_utils.options import LOGIN, connection_from, login_from
-from ansible_collections.s3napback.s3napback.plugins.module_utils.restore import RestoreRequest, run_restore
-from ansible_collections.s3napback.s3napback.plugins.module_utils.retrieval import TIERS
+from ansible_collections.s3napback.s3napback.plugins.module_utils.module_support import run_module
+from ansible_collections.s3napback.s3napback.plugins.module_utils.request import RESTORE, restore_request
+from ansible_collections.s3napback.s3napback.plugins.module_utils.restore import run_restore
 
-ARGUMENT_SPEC = {
-    **SET_ARGUMENT_SPEC,
-    "dest": {"type": "path"},
-    "svn_repository": {"type": "path"},
-    "mysql_database": {"type": "str"},
-    "postgresql_database": {"type": "str"},
-    "dump_to": {"type": "path"},
-    **LOGIN_ARGUMENT_SPEC,
-    "force": {"type": "bool", "default": False},
-    "verify": {"type": "bool", "default": False},
-    "index": {"type": "bool", "default": True},
-    "retrieval_tier": {"type": "str", "choices": list(TIERS), "default": "Bulk"},
-    "retrieval_days": {"type": "int", "default": 7},
-    "wait": {"type": "bool", "default": False},
-    "wait_timeout": {"type": "int", "default": 43200},
-    **SECRET_KEY_ARGUMENT_SPEC,
-    **CONNECTION_ARGUMENT_SPEC,
-}
-
-
-def restore(module) -> dict:
-    params = module.params
-    request = RestoreRequest(
-        connection=connection_from(params),
-        login=login_from(params),
-        **{name: params[name] for name in ARGUMENT_SPEC if name not in CONNECTION_ARGUMENT_SPEC and name not in LOGIN},
-    )
-    return run_restore(request, check_mode=module.check_mode).as_dict()
+OPTIONS = RESTORE
+LIBRARIES = ("boto3", "python-gnupg")
 
 
 def main() -> None:
-    run_module(ARGUMENT_SPEC, restore)
+    run_module(
+        OPTIONS,
+        lambda module: run_restore(restore_request(module.params), check_mode=module.check_mode).as_dict(),
+        libraries=LIBRARIES,
+    )
 
 
 if __name__ == "__main__":

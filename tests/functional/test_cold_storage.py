@@ -21,7 +21,8 @@ from ansible_collections.s3napback.s3napback.plugins.module_utils.backup import 
 from ansible_collections.s3napback.s3napback.plugins.module_utils.errors import BackupError
 from ansible_collections.s3napback.s3napback.plugins.module_utils.inventory import describe_bucket
 from ansible_collections.s3napback.s3napback.plugins.module_utils.protection import Protection
-from ansible_collections.s3napback.s3napback.plugins.module_utils.restore import RestoreRequest, run_restore
+from ansible_collections.s3napback.s3napback.plugins.module_utils.request import RestoreRequest
+from ansible_collections.s3napback.s3napback.plugins.module_utils.restore import run_restore
 from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Bucket, Connection
 
 DAY = datetime.datetime(2026, 12, 31, 2, 30, tzinfo=datetime.timezone.utc)  # a 7-day cycle starts

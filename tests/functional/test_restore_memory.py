@@ -26,7 +26,8 @@ DAY = datetime.datetime(2026, 12, 10, 3, tzinfo=datetime.timezone.utc)
 RESTORE = textwrap.dedent("""
     import json, sys
     sys.path.insert(0, sys.argv[1])
-    from ansible_collections.s3napback.s3napback.plugins.module_utils.restore import RestoreRequest, run_restore
+    from ansible_collections.s3napback.s3napback.plugins.module_utils.request import RestoreRequest
+    from ansible_collections.s3napback.s3napback.plugins.module_utils.restore import run_restore
     from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Connection
     args = json.load(sys.stdin)  # not argv: it holds the credentials
     outcome = run_restore(RestoreRequest(

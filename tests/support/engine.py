@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.s3napback.s3napback.plugins.module_utils.restore import RestoreRequest, run_restore
+from ansible_collections.s3napback.s3napback.plugins.module_utils.request import RestoreRequest
+from ansible_collections.s3napback.s3napback.plugins.module_utils.restore import run_restore
 
 
 def restore_set(request, keys, check_mode: bool = False, **overrides):

@@ -9,7 +9,7 @@ import stat
 from dataclasses import dataclass
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils.backup import run_backup
-from ansible_collections.s3napback.s3napback.plugins.module_utils.restore import RestoreRequest
+from ansible_collections.s3napback.s3napback.plugins.module_utils.request import RestoreRequest
 
 from . import hard_tree
 from .trees import picture

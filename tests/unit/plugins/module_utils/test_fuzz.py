@@ -10,7 +10,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.s3napback.s3napback.plugins.module_utils import config, naming, options
+from ansible_collections.s3napback.s3napback.plugins.module_utils import config, naming, request
 from ansible_collections.s3napback.s3napback.plugins.module_utils.catalog import Backup, Chain, chain_problem
 from ansible_collections.s3napback.s3napback.plugins.module_utils.errors import BackupError
 
@@ -22,7 +22,7 @@ VALUES = st.recursive(
 )
 # Option names the file may use, with a few that do not exist; no database "all", which would
 # try to reach a server.
-KEYS = st.sampled_from([*sorted(set(options.BACKUP) - {"mysql_database", "postgresql_database"}), "bogus", "jobs", ""])
+KEYS = st.sampled_from([*sorted(set(request.BACKUP) - {"mysql_database", "postgresql_database"}), "bogus", "jobs", ""])
 JOBS = st.dictionaries(KEYS, VALUES, max_size=6)
 DOCUMENTS = st.one_of(
     st.fixed_dictionaries({"defaults": JOBS | VALUES, "jobs": st.lists(JOBS, max_size=3) | VALUES}),
