@@ -278,7 +278,7 @@ options:
       - V(COMPLIANCE) locks cannot be shortened by anyone; V(GOVERNANCE) locks can by a user with
         C(s3:BypassGovernanceRetention).
     type: str
-    choices: [COMPLIANCE, GOVERNANCE]
+    choices: [GOVERNANCE, COMPLIANCE]
     default: COMPLIANCE
     version_added: 0.1.0
   cycle:
