@@ -23,6 +23,8 @@ MODULES = ("s3napback", "s3napback_restore", "s3napback_file_info", "s3napback_i
 README = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "README.md")
 # The words ansible-test's validate-modules takes for a secret: such an option must say whether it is one.
 SECRET_LIKE = re.compile(r"pass(?!ive)|secret|token|key", re.IGNORECASE)
+# Of those, the ones that are secrets: Ansible must hide them in logs and results.
+SECRET = re.compile(r"password|passphrase|secret|token|private", re.IGNORECASE)
 
 
 def _module(name: str):
@@ -67,6 +69,8 @@ def differences(table: dict, documented: dict) -> list[str]:
         ]
         if SECRET_LIKE.search(name) and option.no_log is None:
             found.append(f"{name}: Ansible takes it for a secret; the table must say no_log true or false")
+        if SECRET.search(name) and option.no_log is not True:
+            found.append(f"{name}: a secret, without no_log true")
     return found
 
 
@@ -79,21 +83,25 @@ def test_a_difference_in_any_attribute_is_found():
     table = {
         "a": options.Option("str", choices=("x", "y"), aliases=("b",), env=("A_ENV",)),
         "token": options.Option("str"),
+        "login_password": options.Option("str", no_log=False),
         "gone": options.Option("int"),
     }
     documented = {
         "a": {"description": "From E(A_ENV).", "type": "str", "choices": ["y", "x"], "version_added": "0.1.0"},
         "token": {"description": "t", "type": "str", "default": "t", "version_added": "0.2.0"},
         "new": {"description": "n", "type": "str", "version_added": "0.1.0"},
+        "login_password": {"description": "p", "type": "str", "version_added": "0.1.0"},
     }
     assert differences(table, documented) == [
         "gone: in the table, not documented",
         "new: documented, not in the table",
         "a: choices ['x', 'y'] in the table, ['y', 'x'] documented",
         "a: aliases ['b'] in the table, [] documented",
+        "login_password: a secret, without no_log true",
         "token: default None in the table, 't' documented",
         "token: version_added '0.1.0' in the table, '0.2.0' documented",
         "token: Ansible takes it for a secret; the table must say no_log true or false",
+        "token: a secret, without no_log true",
     ]
 
 
