@@ -60,6 +60,7 @@ options:
       - The page's permissions, as for M(ansible.builtin.file).
       - Without it, the page is written V(0600), as it maps the fleet and what each host keeps, and an
         existing page keeps its mode.
+    version_added: 0.1.0
 notes:
   - This module replaced the C(html_report) option of
     M(s3napback.s3napback.s3napback_info), which now only reads.
@@ -98,8 +99,8 @@ import datetime
 import os
 import tempfile
 
+from ansible_collections.s3napback.s3napback.plugins.module_utils.bucket_summary import describe_bucket
 from ansible_collections.s3napback.s3napback.plugins.module_utils.fleet_report import render
-from ansible_collections.s3napback.s3napback.plugins.module_utils.inventory import describe_bucket
 from ansible_collections.s3napback.s3napback.plugins.module_utils.module_support import (
     CONNECTION_ARGUMENT_SPEC,
     run_module,

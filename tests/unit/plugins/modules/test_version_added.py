@@ -38,7 +38,8 @@ DOCUMENTATIONS = dict(_documentations())
 
 
 def test_every_module_and_doc_fragment_is_checked():
-    assert {"modules/s3napback", "modules/s3napback_restore", "modules/s3napback_info"} <= set(DOCUMENTATIONS)
+    modules = ("s3napback", "s3napback_restore", "s3napback_info", "s3napback_report", "s3napback_probe")
+    assert {f"modules/{name}" for name in modules} <= set(DOCUMENTATIONS)
     assert {"doc_fragments/s3_connection", "doc_fragments/database_login"} <= set(DOCUMENTATIONS)
 
 
