@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from . import file_index, gpg, naming
-from .catalog import Backup, Chain, SetListing, build_listing, chain_problem, fetched
 from .compression import compressor
 from .debris import Debris, DebrisCleaner
 from .errors import BackupError, JobFailed
@@ -30,6 +29,7 @@ from .plan import Plan, PlanInputs, plan_backup
 from .protection import early_deletions
 from .request import BackupRequest
 from .s3 import Bucket, connected
+from .set_listing import Backup, Chain, SetListing, build_listing, chain_problem, fetched
 from .signature import Signer
 from .state import SetState
 from .upload import MIN_PART_SIZE, StreamUpload
@@ -188,7 +188,7 @@ class BackupRun:
 
     def _locked_run(self) -> Outcome:
         request = self.request
-        listing = build_listing(self._s3.list(self.set_prefix), self.set_prefix)
+        listing = build_listing(self._s3.list_objects(self.set_prefix), self.set_prefix)
         # With the set's lock held, no other run is behind what a killed one left: clear it first,
         # whether or not a backup is due (check mode: only say what would go).
         debris = DebrisCleaner(

@@ -8,13 +8,13 @@ from __future__ import annotations
 import os
 
 from . import naming
-from .catalog import build_listing
 from .chain_index import versions
 from .errors import BackupError
 from .file_index import display
 from .index_reader import NoIndex, read_chain
 from .point_in_time import chain_at, checked_manifests
 from .s3 import Bucket
+from .set_listing import build_listing
 from .set_request import SetRequest
 
 
@@ -62,7 +62,7 @@ def _under(path: bytes, top: bytes) -> bool:
 def find_versions(request: BrowseRequest, pattern: str) -> dict:
     """Every version of every path matching ``pattern`` across every chain of the set."""
     bucket = _connected(request)
-    listing = build_listing(bucket.list(request.set_prefix), request.set_prefix)
+    listing = build_listing(bucket.list_objects(request.set_prefix), request.set_prefix)
     chains, _orphans = listing.chains()
     if not chains:
         raise BackupError("index", f"there is no backup in {request.bucket}/{request.set_prefix}")

@@ -28,8 +28,8 @@ import datetime
 from dataclasses import dataclass, field
 
 from . import naming
-from .catalog import SetListing
 from .s3 import Bucket
+from .set_listing import SetListing
 from .state import SetState
 
 

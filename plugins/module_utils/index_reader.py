@@ -12,7 +12,6 @@ import hashlib
 import threading
 
 from . import naming
-from .catalog import Backup
 from .chain_index import ChainIndex
 from .compression import decompressor_stage
 from .download import read_object
@@ -21,6 +20,7 @@ from .file_index import BackupIndex, DamagedIndex, parse_index
 from .gpg import DecryptionKeys
 from .pipeline import Pipeline
 from .s3 import Bucket
+from .set_listing import Backup
 
 PARALLEL = 4  # indexes fetched and decrypted at once
 

@@ -11,7 +11,7 @@ import sys
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from . import collector, gpg, s3
+from . import gc_tuning, gpg, s3
 from .errors import BackupError, Terminated
 from .options import unknown_option
 from .termination import stop_on_signals, stop_when_unheard
@@ -134,7 +134,7 @@ def run_module(argument_spec: dict, work, **rules) -> None:
         failure = exc
     except Terminated as exc:
         _fail_interrupted(module, str(exc))
-    collector.skip_exit_collection()  # exit_json and fail_json end the process
+    gc_tuning.skip_exit_collection()  # exit_json and fail_json end the process
     if failure:
         module.fail_json(msg=str(failure), stage=failure.stage, **getattr(failure, "result", {}))
     for warning in _warnings_of(result):
@@ -154,7 +154,7 @@ def _warnings_of(result: dict) -> list[str]:
 def _fail_interrupted(module, cause: str) -> None:
     """Fail the task as interrupted. Whoever ended the module may not read its result any more:
     then the line goes nowhere, without a traceback about the pipe."""
-    collector.skip_exit_collection()
+    gc_tuning.skip_exit_collection()
     msg = INTERRUPTED.format(cause=cause)
     try:
         module.fail_json(msg=msg, stage="interrupted")

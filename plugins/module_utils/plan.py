@@ -8,9 +8,9 @@ import datetime
 from dataclasses import dataclass
 from typing import Callable
 
-from .catalog import Backup, SetListing
 from .errors import BackupError
 from .schedule import Schedule
+from .set_listing import Backup, SetListing
 
 
 @dataclass(frozen=True)

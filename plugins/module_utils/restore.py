@@ -19,7 +19,6 @@ from typing import Callable
 
 from . import naming
 from .browse import encoded
-from .catalog import Backup
 from .compression import decompressor_stage
 from .databases import Login, database_loader
 from .download import read_object
@@ -33,6 +32,7 @@ from .restore_work import WorkDirectory
 from .retrieval import Retrieval, report, survey, tier_problem, wait_until_ready
 from .retrieval import request as request_retrieval
 from .s3 import Bucket, connected
+from .set_listing import Backup
 from .set_request import SetRequest
 
 TARGETS = ("dest", "svn_repository", "mysql_database", "postgresql_database", "dump_to", "verify")

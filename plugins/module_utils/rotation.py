@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .catalog import Backup, SetListing
 from .schedule import Schedule
+from .set_listing import Backup, SetListing
 
 
 def _keys_of(backups: list[Backup]) -> list[str]:

@@ -167,7 +167,7 @@ bytes:
 
 import datetime
 
-from ansible_collections.s3napback.s3napback.plugins.module_utils.inventory import describe_bucket
+from ansible_collections.s3napback.s3napback.plugins.module_utils.bucket_summary import describe_bucket
 from ansible_collections.s3napback.s3napback.plugins.module_utils.module_support import (
     CONNECTION_ARGUMENT_SPEC,
     run_module,

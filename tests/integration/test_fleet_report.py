@@ -14,8 +14,8 @@ from support.fixtures import ACCESS_KEY, SECRET_KEY
 from support.keys import RECIPIENT
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils.backup import run_backup
+from ansible_collections.s3napback.s3napback.plugins.module_utils.bucket_summary import describe_bucket
 from ansible_collections.s3napback.s3napback.plugins.module_utils.fleet_report import render
-from ansible_collections.s3napback.s3napback.plugins.module_utils.inventory import describe_bucket
 from ansible_collections.s3napback.s3napback.plugins.module_utils.options import backup_request
 from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Bucket, Connection
 
