@@ -1,5 +1,6 @@
-# Copyright: s3napback developers
+# Copyright: s3napback contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The engine as one file for the role to install: a zip of this collection's plugins/module_utils,
 built on the controller when the role runs, so that a host gets the very code the modules run and
 never a copy kept elsewhere."""

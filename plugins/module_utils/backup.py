@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """One backup run of one set: check, plan, stream, record, rotate.
 
 Order matters and is the point of this file: the data object is completed only after every

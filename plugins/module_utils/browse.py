@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Browsing a directory set through its file indexes, without reading a data object: the tree as
 of a point in time (``ls``), and every version of the paths that match a glob (``find``)."""
 

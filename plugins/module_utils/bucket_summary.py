@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """What a bucket holds, set by set: chains, sizes, the newest backup and its age, and problems.
 
 It only reads. Problems are the debris of failed or interrupted runs and outside deletions: a diff

@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """``s3napback``: the host command that cron or systemd runs, over the same engine as the modules.
 
 Installed by ``pip install`` of the repository as ``s3napback``; from an installed collection it

@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Reading a chain's file indexes from the bucket: each one downloaded, checked against the
 SHA-256 its manifest records, decrypted and decompressed as its data object would be, and parsed.
 Index objects only: never a byte of a data object."""

@@ -1,7 +1,7 @@
-# The Ansible side of s3napback's modules: option specs and helpers every module shares. This is
-# the one module_utils file that imports Ansible; the engine beside it does not. Private to this
-# collection; its interfaces may change without notice.
-"""Option specs and library checks shared by s3napback's modules."""
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Option specs and library checks shared by s3napback's modules: the one module_utils file that
+imports Ansible; the engine beside it does not."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The options of a backup job, by the module's names: types, defaults, and the request they make.
 
 The module's argument spec and the host command's config file both end here, so a job means the

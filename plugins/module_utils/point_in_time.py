@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A set as of a point in time: the newest full at or before it and the diffs up to it, with their
 manifests read, the chain's links checked and, when asked, every manifest's signature."""
 

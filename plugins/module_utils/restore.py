@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Restore and verify: a set as of a point in time, streamed from the bucket through gpg, the
 decompressor and tar, every object's SHA-256 checked against its manifest.
 

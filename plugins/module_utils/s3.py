@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The bucket: one S3 client per run, and every call wrapped once to turn botocore's exceptions
 into one-line ``s3:`` errors."""
 
