@@ -18,10 +18,12 @@ description:
   - Only reads; it changes neither the bucket nor any file. The output is shaped for
     M(ansible.builtin.assert) in monitoring playbooks.
   - M(s3napback.s3napback.s3napback_report) writes the same listing as an HTML page for people, and
-    M(s3napback.s3napback.s3napback_probe) tests a store with a round trip.
+    M(s3napback.s3napback.s3napback_probe) tests a store with a round trip; they replace this
+    module's former options C(html_report) and C(probe).
 author:
   - s3napback developers (@s3napback)
 extends_documentation_fragment:
+  - s3napback.s3napback.bucket_listing
   - s3napback.s3napback.s3_connection
   - ansible.builtin.action_common_attributes
 attributes:
@@ -33,18 +35,6 @@ attributes:
     details: This module only reads.
   platform:
     platforms: posix
-options:
-  bucket:
-    description: The bucket to look in.
-    type: str
-    required: true
-    version_added: 0.1.0
-  prefix:
-    description:
-      - A host's key prefix, such as C(web1.example.com). Without it, every set in the bucket is
-        listed.
-    type: str
-    version_added: 0.1.0
 seealso:
   - module: s3napback.s3napback.s3napback_report
   - module: s3napback.s3napback.s3napback_probe

@@ -45,9 +45,6 @@ options:
     description: The key prefix to write the probe objects under, such as C(web1.example.com).
     type: str
     version_added: 0.1.0
-notes:
-  - This module replaced the C(probe) option of
-    M(s3napback.s3napback.s3napback_info), which now only reads.
 seealso:
   - module: s3napback.s3napback.s3napback_info
   - module: s3napback.s3napback.s3napback

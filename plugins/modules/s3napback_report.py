@@ -23,6 +23,7 @@ description:
 author:
   - s3napback developers (@s3napback)
 extends_documentation_fragment:
+  - s3napback.s3napback.bucket_listing
   - s3napback.s3napback.s3_connection
   - ansible.builtin.files
   - ansible.builtin.action_common_attributes
@@ -40,17 +41,6 @@ attributes:
   vault:
     support: none
 options:
-  bucket:
-    description: The bucket to look in.
-    type: str
-    required: true
-    version_added: 0.1.0
-  prefix:
-    description:
-      - A host's key prefix, such as C(web1.example.com). Without it, every host in the bucket is in
-        the page.
-    type: str
-    version_added: 0.1.0
   path:
     description: Where to write the page.
     type: path
@@ -62,9 +52,6 @@ options:
       - Without it, the page is written V(0600), as it maps the fleet and what each host keeps, and an
         existing page keeps its mode.
     version_added: 0.1.0
-notes:
-  - This module replaced the C(html_report) option of
-    M(s3napback.s3napback.s3napback_info), which now only reads.
 seealso:
   - module: s3napback.s3napback.s3napback_info
   - module: s3napback.s3napback.s3napback_probe
