@@ -52,7 +52,7 @@ MAIN = (
     "# Runs the s3napback host command from this zip: python3 engine.pyz --config FILE run JOB\n"
     "import sys\n\n"
     f"from {PACKAGE}.host_command import main\n\n"
-    "sys.exit(main(sys.argv[1:]))\n"
+    "raise SystemExit(main(sys.argv[1:]))\n"
 )
 EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can say: the bytes depend on the sources alone
 
