@@ -201,7 +201,7 @@ class BackupIndex:
 
 
 def parse_index(plain: bytes) -> BackupIndex:
-    if not plain.startswith(HEADER.split(b":")[0]):
+    if not plain.startswith(HEADER.split(b":", maxsplit=1)[0]):
         raise DamagedIndex("not an s3napback file index")
     header_end = plain.index(b"\n") + 1
     marker = plain.find(b"\n" + SNAPSHOT_MARKER, header_end - 1)
