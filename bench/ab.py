@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     os.makedirs(options.work, exist_ok=True)
     contenders: list[Tool] = []
     for pair in options.variants.split(","):
-        name, _, revision = pair.partition("=")
+        name, _equals, revision = pair.partition("=")
         contenders.append(HostAt(f"host@{name}", variant_tree(options.work, name, revision or name)))
     if options.restic:
         contenders.append(Restic())

@@ -153,7 +153,7 @@ def measure(runs: int, sizes: tuple[int, ...]) -> list[dict]:
                     inventory = write_inventory(work, fleet, keys.public_key)
                     timings = os.path.join(work, "timings.json")
                     first = playbook(inventory, env, timings)
-                    again = [playbook(inventory, env, timings) for _ in range(runs)]
+                    again = [playbook(inventory, env, timings) for _run in range(runs)]
                 rows.append({"hosts": size, "first": first, "again": again})
                 print(
                     f"{size} host(s): first {first['wall_s']:.1f} s, no change "
@@ -196,9 +196,9 @@ def render(rows: list[dict], runs: int) -> tuple[str, list[str]]:
         bars.setdefault(size, []).append(
             ({1: "one host, no change", 3: "three hosts, no change"}.get(size, ""), nochange)
         )
-        for bar, value in bars.get(size, []):
-            if bar in BARS and value > BARS[bar]:
-                missed.append(f"{bar}: {value:.1f} s, bar {BARS[bar]:.0f} s")
+        for label, value in bars.get(size, []):
+            if label in BARS and value > BARS[label]:
+                missed.append(f"{label}: {value:.1f} s, bar {BARS[label]:.0f} s")
     last = rows[-1]
     nochange = statistics.median(m["wall_s"] for m in last["again"])
     per_task = {}

@@ -1,5 +1,6 @@
 # Copyright: s3napback contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """How the modules that read backups find the operator's secret key, and the host's signing key."""
 
 from __future__ import annotations

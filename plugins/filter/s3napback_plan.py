@@ -1,5 +1,6 @@
-# Copyright: s3napback developers
+# Copyright: s3napback contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The role's plan for one host: its jobs checked by the engine's own rules, the config file the
 host command reads, and when each job runs."""
 

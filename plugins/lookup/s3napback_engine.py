@@ -1,5 +1,6 @@
-# Copyright: s3napback developers
+# Copyright: s3napback contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The engine as one file for the role to install: a zip of this collection's plugins/module_utils,
 built on the controller when the role runs, so that a host gets the very code the modules run and
 never a copy kept elsewhere."""
@@ -51,7 +52,7 @@ MAIN = (
     "# Runs the s3napback host command from this zip: python3 engine.pyz --config FILE run JOB\n"
     "import sys\n\n"
     f"from {PACKAGE}.host_command import main\n\n"
-    "sys.exit(main(sys.argv[1:]))\n"
+    "raise SystemExit(main(sys.argv[1:]))\n"
 )
 EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can say: the bytes depend on the sources alone
 

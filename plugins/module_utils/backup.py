@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """One backup run of one set: check, plan, stream, record, rotate.
 
 Order matters and is the point of this file: the data object is completed only after every
@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from . import file_index, gpg, naming
-from .catalog import Backup, Chain, SetListing, build_listing, chain_problem, fetched
 from .compression import compressor
 from .debris import Debris, DebrisCleaner
 from .errors import BackupError, JobFailed
@@ -29,6 +28,7 @@ from .plan import Plan, PlanInputs, plan_backup
 from .protection import early_deletions
 from .request import BackupRequest, backup_requests, expands
 from .s3 import Bucket, ConnectedRun
+from .set_listing import Backup, Chain, SetListing, build_listing, chain_problem, fetched
 from .signature import Signer
 from .state import SetState
 from .upload import MIN_PART_SIZE, StreamUpload
@@ -174,7 +174,7 @@ class BackupRun(ConnectedRun):
 
     def _locked_run(self) -> Outcome:
         request = self.request
-        listing = build_listing(self._s3.list(self.set_prefix), self.set_prefix)
+        listing = build_listing(self._s3.list_objects(self.set_prefix), self.set_prefix)
         # With the set's lock held, no other run is behind what a killed one left: clear it first,
         # whether or not a backup is due (check mode: only say what would go).
         debris = DebrisCleaner(

@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Browsing a directory set through its file indexes, without reading a data object: the tree as
 of a point in time (``ls``), and every version of the paths that match a glob (``find``)."""
 
@@ -9,7 +9,6 @@ import os
 from dataclasses import dataclass
 
 from . import naming
-from .catalog import build_listing
 from .chain_index import versions
 from .errors import BackupError
 from .file_index import display
@@ -17,6 +16,7 @@ from .index_reader import NoIndex, read_chain
 from .options import CONNECTION, Option, connection_from, fields_of
 from .point_in_time import chain_at, checked_manifests
 from .s3 import Bucket
+from .set_listing import build_listing
 from .set_request import SECRET_KEY, SET, SetRequest
 
 BROWSE = {**SET, "find": Option("str"), **SECRET_KEY, **CONNECTION}
@@ -80,7 +80,7 @@ def _under(path: bytes, top: bytes) -> bool:
 def find_versions(request: BrowseRequest, pattern: str) -> dict:
     """Every version of every path matching ``pattern`` across every chain of the set."""
     bucket = _connected(request)
-    listing = build_listing(bucket.list(request.set_prefix), request.set_prefix)
+    listing = build_listing(bucket.list_objects(request.set_prefix), request.set_prefix)
     chains, _orphans = listing.chains()
     if not chains:
         raise BackupError("index", f"there is no backup in {request.bucket}/{request.set_prefix}")

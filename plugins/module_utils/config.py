@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The host command's configuration: a YAML file of jobs with the module's option names.
 
 defaults:            # shared by every job; a job's own value wins

@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """MySQL/MariaDB and PostgreSQL databases: always full dumps, streamed like any source.
 
 A password reaches the client only through a 0600 file that is removed afterwards (MySQL's

@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """What a killed run leaves in its set, and the next run clearing it under the set's lock.
 
 A run can die at any instruction (SIGKILL, the OOM killer, a host that loses power). Between two
@@ -28,8 +28,8 @@ import datetime
 from dataclasses import dataclass, field
 
 from . import naming
-from .catalog import SetListing
 from .s3 import Bucket
+from .set_listing import SetListing
 from .state import SetState
 
 

@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """One object's bytes, in order, fetched as ranged GETs of which ``window`` are in flight at once.
 
 One GET streams only as fast as one connection; awscli reads ranges in parallel and so must a

@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Putting a finished restore in place of ``dest`` in one step, so that no moment finds it missing.
 
 Linux's renameat2(RENAME_EXCHANGE) swaps two paths atomically: the restored tree becomes ``dest``

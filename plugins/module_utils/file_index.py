@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A directory backup's file index: what GNU tar itself says about the backup, kept beside it.
 
 Its plain text (before compression and encryption, which are the data's) is three parts:
@@ -201,7 +201,7 @@ class BackupIndex:
 
 
 def parse_index(plain: bytes) -> BackupIndex:
-    if not plain.startswith(HEADER.split(b":")[0]):
+    if not plain.startswith(HEADER.split(b":", maxsplit=1)[0]):
         raise DamagedIndex("not an s3napback file index")
     header_end = plain.index(b"\n") + 1
     marker = plain.find(b"\n" + SNAPSHOT_MARKER, header_end - 1)

@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The fleet report's charts as inline SVG: bytes backed up per host and day, and each host's
 stalest set's age. No library and no network: the report must open anywhere, offline.
 

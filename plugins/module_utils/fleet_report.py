@@ -1,6 +1,6 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
-"""The fleet report: what ``inventory.describe_bucket`` found, as one self-contained HTML page (a
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The fleet report: what ``bucket_summary.describe_bucket`` found, as one self-contained HTML page (a
 table per host, a chart of bytes per day and of ages) to open offline or mail to a person.
 
 Host prefixes, set names and problems come from S3 keys, which anyone who may write to the bucket

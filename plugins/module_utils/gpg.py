@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The backing-up host's keyring: a dedicated GnuPG home that holds only public keys.
 
 python-gnupg manages keys (import, lookup); the encryption itself is a ``gpg`` process in the

@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """``s3napback``: the host command that cron or systemd runs, over the same engine as the modules.
 
 Installed by ``pip install`` of the repository as ``s3napback``; from an installed collection it
@@ -27,9 +27,9 @@ parallel.py for why processes and what one job costs.
 
 from __future__ import annotations
 
-from . import collector
+from . import gc_tuning
 
-collector.pause()  # before the imports below, which make most of what the process keeps: see collector.py
+gc_tuning.pause()  # before the imports below, which make most of what the process keeps: see gc_tuning.py
 
 import argparse
 import dataclasses
@@ -43,16 +43,16 @@ from typing import Any
 
 from . import config
 from .backup import run_backup
+from .bucket_summary import describe_set
 from .errors import BackupError, Terminated
 from .host_browse import add_browse_commands, add_key_arguments, add_retrieval_arguments, find, key_options, ls
-from .inventory import describe_set
 from .naming import set_prefix
 from .options import connection_from
 from .parallel import ParallelRun, Task, job_cost
 from .probe import run_probe
-from .report import Reporter
 from .request import RestoreRequest, login_from
 from .restore import run_restore
+from .run_report import Reporter
 from .s3 import Bucket
 from .termination import stop_on_signals
 from .version import VERSION
@@ -208,7 +208,7 @@ def _list(args, jobs: list) -> tuple[int, list]:
         request = job.request
         bucket = Bucket(request.connection, request.bucket)
         prefix = set_prefix(request.key_prefix, job.name)
-        described = describe_set(bucket, prefix, bucket.list(prefix), bucket.open_uploads(prefix), now)
+        described = describe_set(bucket, prefix, bucket.list_objects(prefix), bucket.open_uploads(prefix), now)
         if not described["backups"]:
             # A job that never made a backup is what monitoring must hear about first.
             described["problems"] = [NO_BACKUP, *described["problems"]]
@@ -398,7 +398,7 @@ COMMANDS = {"run": _run, "list": _list, "restore": _restore, "verify": _restore,
 
 def main(argv: list[str] | None = None) -> int:
     """The host command: returns its exit code, and must be the last thing its process does."""
-    collector.keep_loaded()
+    gc_tuning.keep_loaded()
     args = _parser().parse_args(argv)
     os.umask(0o077)  # what gpg, tar and the state create holds keys, paths and credentials: owner only
     stop_on_signals(signal.SIGTERM)
@@ -408,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"s3napback: {exc or 'interrupted'}; any unfinished upload was aborted, state is unchanged\n")
         return EXIT_TERMINATED
     finally:
-        collector.skip_exit_collection()
+        gc_tuning.skip_exit_collection()
 
 
 def _main(args) -> int:

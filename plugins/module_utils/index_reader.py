@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Reading a chain's file indexes from the bucket: each one downloaded, checked against the
 SHA-256 its manifest records, decrypted and decompressed as its data object would be, and parsed.
 Index objects only: never a byte of a data object."""
@@ -12,7 +12,6 @@ import hashlib
 import threading
 
 from . import naming
-from .catalog import Backup
 from .chain_index import ChainIndex
 from .compression import decompressor_stage
 from .download import read_object
@@ -21,6 +20,7 @@ from .file_index import BackupIndex, DamagedIndex, parse_index
 from .gpg import DecryptionKeys
 from .pipeline import Pipeline
 from .s3 import Bucket
+from .set_listing import Backup
 
 PARALLEL = 4  # indexes fetched and decrypted at once
 

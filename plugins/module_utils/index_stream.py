@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Writing a directory backup's file index while tar archives (file_index.py says what it holds).
 
 tar writes its listing straight into the index's own compressor through an inherited pipe (its

@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """One run per backup set at a time: an flock the kernel drops when the process dies, so a
 killed run never leaves a lock that blocks the next one."""
 

@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The manifest beside every data object: what it holds, what it depends on, how to check it.
 
 A manifest is written only after its data object is complete, so a manifest means a whole backup.

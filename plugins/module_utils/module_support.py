@@ -1,7 +1,7 @@
-# The Ansible side of s3napback's modules: option specs and helpers every module shares. This is
-# the one module_utils file that imports Ansible; the engine beside it does not. Private to this
-# collection; its interfaces may change without notice.
-"""Argument specs, library checks and the run shared by s3napback's modules."""
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Argument specs, library checks and the run shared by s3napback's modules: the one module_utils
+file that imports Ansible; the engine beside it does not."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import sys
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from . import collector, s3
+from . import gc_tuning, s3
 from .errors import BackupError, Terminated
 from .options import Option, unknown_option
 from .termination import stop_on_signals, stop_when_unheard
@@ -99,7 +99,7 @@ def run_module(table: dict[str, Option], work, *, libraries: tuple[str, ...], **
         failure = exc
     except Terminated as exc:
         _fail_interrupted(module, str(exc))
-    collector.skip_exit_collection()  # exit_json and fail_json end the process
+    gc_tuning.skip_exit_collection()  # exit_json and fail_json end the process
     if failure:
         module.fail_json(msg=str(failure), stage=failure.stage, **getattr(failure, "result", {}))
     for warning in _warnings_of(result):
@@ -119,7 +119,7 @@ def _warnings_of(result: dict) -> list[str]:
 def _fail_interrupted(module, cause: str) -> None:
     """Fail the task as interrupted. Whoever ended the module may not read its result any more:
     then the line goes nowhere, without a traceback about the pipe."""
-    collector.skip_exit_collection()
+    gc_tuning.skip_exit_collection()
     msg = INTERRUPTED.format(cause=cause)
     try:
         module.fail_json(msg=msg, stage="interrupted")

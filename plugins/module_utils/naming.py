@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Names: backup set names, object keys, and the local file names of a set's state.
 
 Every name is collision-free by construction: two different sources never share a set name and two

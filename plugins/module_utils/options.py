@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Every module's options, each written once: its type, default, choices, aliases, environment
 fallbacks, whether it is a secret and the release it appeared in.
 
@@ -65,6 +65,9 @@ CONNECTION = {
     "checksum_calculation": Option("str", choices=CHECKSUM_CALCULATIONS),
     "addressing_style": Option("str", choices=ADDRESSING_STYLES),
 }
+
+# What the modules that look at a bucket's sets take (s3napback_info, s3napback_report, s3napback_probe).
+BUCKET_LISTING = {"bucket": Option("str", required=True), "prefix": Option("str"), **CONNECTION}
 
 LOGIN = {
     "login_host": Option("str"),

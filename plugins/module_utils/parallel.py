@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Independent jobs N at a time, each in a forked child process, within a memory budget.
 
 Processes, not threads: Python delivers SIGTERM to the main thread only, so a job in a thread could

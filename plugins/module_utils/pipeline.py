@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Real processes joined by OS pipes, with pipefail semantics: every stage's exit status counts.
 
 The first stage's stdout feeds the second's stdin and so on; Python reads only the last stage's

@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The decision of one run: nothing to do, a full, or a diff, and why, in words for the operator."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ import datetime
 from dataclasses import dataclass
 from typing import Callable
 
-from .catalog import Backup, SetListing
 from .errors import BackupError
 from .schedule import Schedule
+from .set_listing import Backup, SetListing
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A set as of a point in time: the newest full at or before it and the diffs up to it, with their
 manifests read, the chain's links checked and, when asked, every manifest's signature."""
 
@@ -9,9 +9,9 @@ import datetime
 import re
 
 from . import naming
-from .catalog import Backup, Chain, SetListing, build_listing, chain_problem, fetched
 from .errors import BackupError
 from .s3 import Bucket
+from .set_listing import Backup, Chain, SetListing, build_listing, chain_problem, fetched
 from .signature import Verifier
 
 
@@ -62,7 +62,7 @@ def checked_manifests(bucket: Bucket, chain: list[Backup], verify_key: str | Non
 
 def chain_at(bucket: Bucket, set_prefix: str, at: str | None, verify_key: str | None = None) -> tuple[list, dict]:
     """The chain of the set under ``set_prefix`` as of ``at`` and its manifests by data key."""
-    listing = build_listing(bucket.list(set_prefix), set_prefix)
+    listing = build_listing(bucket.list_objects(set_prefix), set_prefix)
     where = f"{bucket.bucket}/{set_prefix}"
     if not listing.backups:
         raise BackupError("restore", f"there is no backup in {where}")

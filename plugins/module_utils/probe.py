@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A round trip through the store, to run before the first backup: does it keep what s3napback
 sends (a PutObject and a two-part multipart upload, read back whole), and does it decode the
 aws-chunked uploads that botocore 1.36+ and aws-cli 2.23+ send over HTTPS?

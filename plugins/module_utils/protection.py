@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """What S3 does to keep each backup safe: its storage class, server-side encryption, and an
 object lock that not even the backed-up host's own credentials can lift before its date.
 

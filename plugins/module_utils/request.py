@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The requests the modules and the host command make of the engine, each made from its table of
 options: a backup job's (the module s3napback's, and each job of the host command's config file)
 and a restore's. Each request checks its own values (``problems``).

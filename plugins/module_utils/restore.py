@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Restore and verify: a set as of a point in time, streamed from the bucket through gpg, the
 decompressor and tar, every object's SHA-256 checked against its manifest.
 
@@ -19,7 +19,6 @@ from typing import Callable
 
 from . import naming
 from .browse import encoded
-from .catalog import Backup
 from .compression import decompressor_stage
 from .databases import database_loader
 from .download import read_object
@@ -34,6 +33,7 @@ from .restore_work import WorkDirectory
 from .retrieval import report, survey, tier_problem, wait_until_ready
 from .retrieval import request as request_retrieval
 from .s3 import Bucket, ConnectedRun
+from .set_listing import Backup
 
 
 @dataclass(frozen=True)

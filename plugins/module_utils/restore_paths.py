@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Restoring some paths of a directory set through its file indexes: only the objects that hold
 them are read, and only their members extracted, with no scratch copy of the tree.
 

@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Reading backups kept in cold storage: S3 refuses a GET of a GLACIER or DEEP_ARCHIVE object
 until a RestoreObject has made a temporary copy of it, which takes minutes to days.
 

@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Rotation: which objects to delete so that only the newest ``fulls`` chains remain.
 
 Whole chains go, never a full under a kept diff. Within a chain the newest diff goes first and the
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .catalog import Backup, SetListing
 from .schedule import Schedule
+from .set_listing import Backup, SetListing
 
 
 def _keys_of(backups: list[Backup]) -> list[str]:

@@ -1,12 +1,11 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The bucket: one S3 client per run, and every call wrapped once to turn botocore's exceptions
 into one-line ``s3:`` errors."""
 
 from __future__ import annotations
 
 import base64
-import builtins
 import datetime
 import functools
 import gc
@@ -38,7 +37,7 @@ def botocore_available() -> bool:
 def _load_botocore() -> None:
     global botocore  # bound once, on first use, for every function of this file
     if botocore is None:
-        # What botocore's import makes lives to the end: no collection walks it (collector.py).
+        # What botocore's import makes lives to the end: no collection walks it (gc_tuning.py).
         enabled = gc.isenabled()
         gc.disable()
         try:
@@ -267,7 +266,7 @@ class Bucket:
             )
 
     @_translated("listing {0}")
-    def list(self, prefix: str) -> list[tuple[str, int]]:
+    def list_objects(self, prefix: str) -> list[tuple[str, int]]:
         """(key, size) of every object under ``prefix``; their storage classes are kept in
         ``listed_classes``, so that a run knows which are archived without asking each."""
         objects = []
@@ -362,7 +361,7 @@ class Bucket:
         return reply["Body"]
 
     @_translated("listing unfinished uploads under {0}")
-    def open_uploads(self, prefix: str) -> builtins.list[dict]:
+    def open_uploads(self, prefix: str) -> list[dict]:
         """Unfinished multipart uploads under ``prefix``. Some S3-compatible servers (s3rver, for one)
         cannot list them: there the cleanup of a killed run's upload is left to the bucket's
         lifecycle rule (AbortIncompleteMultipartUpload), as it would be without s3napback."""
@@ -469,7 +468,7 @@ class Bucket:
         return {**part, "ChecksumCRC32": checksum["ChecksumCRC32"]} if checksum else part
 
     @_translated("completing the upload of {0}")
-    def complete_multipart(self, key: str, upload_id: str, parts: builtins.list[dict]) -> None:
+    def complete_multipart(self, key: str, upload_id: str, parts: list[dict]) -> None:
         self.client.complete_multipart_upload(
             Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
         )

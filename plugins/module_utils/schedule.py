@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The simple cycle: which period a moment falls in, and which periods start a new full chain.
 
 Days are counted in UTC from a fixed epoch (1970-01-01), never from the day of the year, so a

@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Private temporary directories that a killed run does not leave behind for good.
 
 A restore given ``gpg_private_key`` imports the secret key into a scratch GnuPG home (in /dev/shm

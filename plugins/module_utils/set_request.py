@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """What every request that reads a backup set says: which set, on which store, as of when, and
 with which keys (request.py's RestoreRequest and browse.py's BrowseRequest add what they do), and
 the options that say it."""

@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Signed manifests, for restores that must know a backup is the one the host made.
 
 The backed-up host signs each manifest with a signing key of its own (``gpg_sign_key``, never the

@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Backup sources: what produces the stream at the head of the pipe.
 
 A source checks that it can be read, names its set, and prepares each run's pipeline stage. This

@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A set's incremental state on this host: the source's snapshot (tar's ``--listed-incremental``
 file) and a record of the backup it follows.
 

@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """What the store kept, held against what was sent: one HEAD per object, never a read of its data.
 
 A store can answer every request with success and still keep other bytes than it was sent: one

@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Subversion repositories: incremental by revision with ``svnadmin dump --incremental``.
 
 The last revision stored is kept in the host's state and in the manifest, and advances only after

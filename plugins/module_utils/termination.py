@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Stopping cleanly when told to: SIGTERM or SIGINT become ``Terminated``, raised in the main
 thread, which unwinds like Ctrl-C so that every ``with`` on the way kills the pipeline, aborts the
 upload, removes the work directory and leaves the state as it was.

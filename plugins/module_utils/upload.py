@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A stream of unknown length into one S3 object: a multipart upload, or one PutObject when the
 whole stream fits in the first part.
 

@@ -1,6 +1,7 @@
 #!/usr/bin/python
 # Copyright: s3napback contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 
 from __future__ import annotations
 

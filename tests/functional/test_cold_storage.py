@@ -18,8 +18,8 @@ from support.fixtures import ACCESS_KEY, SECRET_KEY
 from support.host_config import write_host_config
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils.backup import run_backup
+from ansible_collections.s3napback.s3napback.plugins.module_utils.bucket_summary import describe_bucket
 from ansible_collections.s3napback.s3napback.plugins.module_utils.errors import BackupError
-from ansible_collections.s3napback.s3napback.plugins.module_utils.inventory import describe_bucket
 from ansible_collections.s3napback.s3napback.plugins.module_utils.protection import Protection
 from ansible_collections.s3napback.s3napback.plugins.module_utils.request import RestoreRequest
 from ansible_collections.s3napback.s3napback.plugins.module_utils.restore import run_restore

@@ -25,9 +25,9 @@ from ansible_collections.s3napback.s3napback.plugins.module_utils.browse import 
     find_versions,
     list_tree,
 )
+from ansible_collections.s3napback.s3napback.plugins.module_utils.bucket_summary import describe_bucket
 from ansible_collections.s3napback.s3napback.plugins.module_utils.errors import BackupError
 from ansible_collections.s3napback.s3napback.plugins.module_utils.file_index import display
-from ansible_collections.s3napback.s3napback.plugins.module_utils.inventory import describe_bucket
 from ansible_collections.s3napback.s3napback.plugins.module_utils.request import RestoreRequest
 from ansible_collections.s3napback.s3napback.plugins.module_utils.restore import run_restore
 from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Bucket, Connection

@@ -5,7 +5,7 @@ import datetime
 from support import trees
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils.backup import run_backup
-from ansible_collections.s3napback.s3napback.plugins.module_utils.inventory import describe_bucket
+from ansible_collections.s3napback.s3napback.plugins.module_utils.bucket_summary import describe_bucket
 from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Bucket
 
 DAY = datetime.datetime(2026, 12, 31, 2, 30, tzinfo=datetime.timezone.utc)

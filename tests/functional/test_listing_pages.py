@@ -24,7 +24,7 @@ def test_every_page_of_objects_is_listed(moto, s3, bucket):
     s3.put_object(Bucket=bucket, Key="other/x.gpg", Body=b"x")
     requests = []
     with FaultyProxy(moto.port, lambda method, path, query: requests.append(query)) as proxy:
-        listed = small_pages(proxy.url, bucket).list("set/")
+        listed = small_pages(proxy.url, bucket).list_objects("set/")
     assert listed == [(key, len(key)) for key in keys]
     assert sum("list-type" in query for query in requests) == 3  # pages of 2, 2 and 1
 

@@ -15,7 +15,7 @@ from test_host_command import s3napback
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils import naming
 from ansible_collections.s3napback.s3napback.plugins.module_utils.backup import run_backup
-from ansible_collections.s3napback.s3napback.plugins.module_utils.inventory import describe_bucket
+from ansible_collections.s3napback.s3napback.plugins.module_utils.bucket_summary import describe_bucket
 from ansible_collections.s3napback.s3napback.plugins.module_utils.protection import Protection
 from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Bucket
 

@@ -1,6 +1,6 @@
 """The fleet report as people see it: real backups of three hosts in the S3 server, the report the
-s3napback_info module writes, loaded in a real headless Chromium; and a bucket whose keys carry
-markup, which must stay text."""
+s3napback_report module writes, loaded in a real headless Chromium; and a bucket whose keys carry
+markup, which must stay text. And s3napback_info, which reads the same fleet, changes nothing."""
 
 import datetime
 import json
@@ -14,8 +14,8 @@ from support.fixtures import ACCESS_KEY, SECRET_KEY
 from support.keys import RECIPIENT
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils.backup import run_backup
+from ansible_collections.s3napback.s3napback.plugins.module_utils.bucket_summary import describe_bucket
 from ansible_collections.s3napback.s3napback.plugins.module_utils.fleet_report import render
-from ansible_collections.s3napback.s3napback.plugins.module_utils.inventory import describe_bucket
 from ansible_collections.s3napback.s3napback.plugins.module_utils.request import backup_request
 from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Bucket, Connection
 
@@ -56,13 +56,32 @@ def stored(s3, bucket, host, name):
     return sum(item["Size"] for item in listing), [key.rsplit("/", 1)[1].split("-")[1].split(".")[0] for key in data]
 
 
-def run_info(ansible_env, moto, *extra, **options):
-    """The s3napback_info module through ansible, credentials in the environment: its result."""
+def run_module(name, ansible_env, moto, *extra, **options):
+    """An s3napback module through ansible, credentials in the environment: its result."""
     env = {**ansible_env, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
     arguments = json.dumps({"endpoint_url": moto.url, "region": "us-east-1", **options})
-    module = ["-m", "s3napback.s3napback.s3napback_info", "-a", arguments]
-    run = ansible("ansible", "localhost", "-i", "localhost,", "-c", "local", *module, *extra, env=env)
+    module = ["-m", f"s3napback.s3napback.{name}", "-a", arguments]
+    run = ansible("ansible", "localhost", "-i", "localhost,", "-c", "local", *module, *extra, env=env, check=False)
     return json.loads(run.stdout.split("=>", 1)[1])
+
+
+def objects(s3, bucket):
+    """Every object of the bucket with its ETag and time, and the open multipart uploads."""
+    listed = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+    uploads = s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+    return sorted((item["Key"], item["ETag"], item["LastModified"]) for item in listed), uploads
+
+
+def files_under(path):
+    """Every file and directory under ``path`` with its size, mode and mtime, but ansible's own
+    temporary directory (ansible_env's ANSIBLE_LOCAL_TEMP, whose making touches ``path``)."""
+    found = {}
+    for directory, dirs, names in os.walk(path):
+        dirs[:] = [name for name in dirs if name != "ansible-tmp"]
+        for name in [*dirs, *names]:
+            each = os.lstat(os.path.join(directory, name))
+            found[os.path.join(directory, name)] = (each.st_size, each.st_mode, each.st_mtime_ns)
+    return found
 
 
 def rows_by_host(elements):
@@ -84,12 +103,14 @@ def test_the_modules_report_in_chromium_has_each_hosts_sets_and_a_series_per_hos
 ):
     made = back_up_the_fleet(tmp_path, moto, bucket, keys, datetime.datetime.now(datetime.timezone.utc))
     report = tmp_path / "fleet.html"
-    checked = run_info(ansible_env, moto, "--check", bucket=bucket, html_report=str(report))
+    checked = run_module("s3napback_report", ansible_env, moto, "--check", bucket=bucket, path=str(report))
     assert checked["changed"] is True and not report.exists()
-    result = run_info(ansible_env, moto, bucket=bucket, html_report=str(report))
-    assert result["changed"] is True and result["html_report"] == str(report)
+    result = run_module("s3napback_report", ansible_env, moto, bucket=bucket, path=str(report))
+    assert result["changed"] is True and result["path"] == str(report)
     assert stat.S_IMODE(report.stat().st_mode) == 0o600
-    assert [len(s["history"]) for s in result["sets"]] == [len(made[(s["prefix"], s["name"])]) for s in result["sets"]]
+    assert [name for name in os.listdir(tmp_path) if name.startswith(".s3napback-report")] == []
+    listed = run_module("s3napback_info", ansible_env, moto, bucket=bucket)
+    assert [len(s["history"]) for s in listed["sets"]] == [len(made[(s["prefix"], s["name"])]) for s in listed["sets"]]
 
     elements = Elements(rendered_dom(str(report)))
     rows = rows_by_host(elements)
@@ -138,3 +159,35 @@ def test_markup_in_key_names_stays_text_in_chromium(tmp_path, moto, s3, bucket):
     assert rows[host][name]["problems"] == f"object without its manifest (a failed run?): {stray}"
     series = [attributes["data-host"] for attributes, _text in elements.all("g") if attributes.get("class") == "series"]
     assert series == [host]
+
+
+def test_the_report_is_changed_only_when_its_page_or_mode_would_change(tmp_path, ansible_env, moto, s3, bucket):
+    report = tmp_path / "fleet.html"
+
+    def run(*extra, **options):
+        return run_module("s3napback_report", ansible_env, moto, *extra, bucket=bucket, path=str(report), **options)
+
+    assert run(mode="0640")["changed"] is True and stat.S_IMODE(report.stat().st_mode) == 0o640
+    # The page says its minute: a run after one that wrote is the same, unless a minute began between.
+    assert (run()["changed"] is False or run()["changed"] is False) and stat.S_IMODE(report.stat().st_mode) == 0o640
+    s3.put_object(Bucket=bucket, Key="web1/dir-etc/20261126T031500Z-full.tar.zst.gpg", Body=b"no manifest came")
+    page = report.read_bytes()
+    assert run("--check")["changed"] is True and report.read_bytes() == page
+    assert run()["changed"] is True and b"object without its manifest" in report.read_bytes()
+    assert run("--check", mode="0600")["changed"] is True
+    assert stat.S_IMODE(report.stat().st_mode) == 0o640 and list(files_under(tmp_path)) == [str(report)]
+
+
+def test_the_info_module_changes_neither_the_bucket_nor_any_file(tmp_path, ansible_env, moto, s3, bucket, keys):
+    back_up_the_fleet(tmp_path, moto, bucket, keys, datetime.datetime.now(datetime.timezone.utc))
+    s3.create_multipart_upload(Bucket=bucket, Key="web1/dir-etc/20261126T031500Z-full.tar.zst.gpg")
+    before, files = objects(s3, bucket), files_under(tmp_path)
+    for extra in ((), ("--check",)):
+        for prefix in ({}, {"prefix": "web1"}):
+            result = run_module("s3napback_info", ansible_env, moto, *extra, bucket=bucket, **prefix)
+            assert result["changed"] is False and result["sets"] and "problems" in result, result
+    assert objects(s3, bucket) == before and files_under(tmp_path) == files
+    for writes in ({"html_report": str(tmp_path / "fleet.html")}, {"probe": True}):
+        refused = run_module("s3napback_info", ansible_env, moto, bucket=bucket, **writes)
+        assert refused["msg"].startswith(f"unknown option {next(iter(writes))!r}"), refused
+    assert objects(s3, bucket) == before and files_under(tmp_path) == files

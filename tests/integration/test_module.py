@@ -146,7 +146,9 @@ def test_one_ad_hoc_call_backs_up_a_directory(tmp_path, ansible_env, moto, s3, b
             ("directory", "svn_parent", "gpg_recipient", "endpoint_url", "secret_key", "fulls", "force_full"),
         ),
         ("s3napback_restore", ("at", "dest", "svn_repository", "paths", "verify", "gpg_private_key", "gpg_passphrase")),
-        ("s3napback_info", ("bucket", "prefix", "endpoint_url", "probe")),
+        ("s3napback_info", ("bucket", "prefix", "endpoint_url")),
+        ("s3napback_report", ("bucket", "prefix", "path", "mode", "owner", "endpoint_url")),
+        ("s3napback_probe", ("bucket", "prefix", "endpoint_url", "checks")),
         ("s3napback_file_info", ("name", "at", "paths", "find", "gpg_private_key", "aws_ca_bundle")),
     ],
 )

@@ -1,6 +1,6 @@
 """The modules over HTTPS with a private CA, as installed by ansible-galaxy and called by
 ``ansible``: the bundle as the option (backup) and from AWS_CA_BUNDLE, the module's environment
-fallback (restore); the info module's probe; ls and find through the file indexes, and one
+fallback (restore); the probe module; ls and find through the file indexes, and one
 directory restored from them; a wrong bundle fails the task with one line."""
 
 import json
@@ -37,10 +37,11 @@ def test_backup_probe_and_restore_through_the_modules_over_tls(tmp_path, ansible
         ansible_env,
     )
     assert backup["changed"] and backup["backup"]["kind"] == "full"
-    info = call("s3napback_info", {**connection, "probe": True}, ansible_env)
-    assert info["changed"] is False and info["probe"]["ok"] is True
-    assert [set_["name"] for set_ in info["sets"]] == ["src"] and info["problems"] == []
-    chunked = next(check for check in info["probe"]["checks"] if check["name"] == "aws_chunked")
+    probe = call("s3napback_probe", connection, ansible_env)
+    assert probe["changed"] is False and probe["ok"] is True
+    info = call("s3napback_info", connection, ansible_env)
+    assert info["changed"] is False and [set_["name"] for set_ in info["sets"]] == ["src"] and info["problems"] == []
+    chunked = next(check for check in probe["checks"] if check["name"] == "aws_chunked")
     assert chunked["ok"] is (tls_store.name == "moto"), chunked
     keys_option = {"name": "src", "gpg_home": keys.secret_home}
     listed = call("s3napback_file_info", {**connection, **keys_option, "paths": ["etc"]}, ansible_env)

@@ -11,7 +11,7 @@ import yaml
 from support.ansible_runner import ROOT, ansible
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils.config import Job
-from ansible_collections.s3napback.s3napback.plugins.module_utils.report import METRICS, Reporter
+from ansible_collections.s3napback.s3napback.plugins.module_utils.run_report import METRICS, Reporter
 
 RULES = os.path.join(ROOT, "docs", "prometheus", "s3napback.rules.yml")
 RULE_TESTS = os.path.join(ROOT, "tests", "prometheus", "s3napback.rules.test.yml")

@@ -3,6 +3,7 @@ with the same default, and ansible-doc renders the entry point from the installe
 
 import json
 import os
+import re
 
 import yaml
 from support.ansible_runner import ROOT, ansible
@@ -43,3 +44,33 @@ def test_the_readmes_fleet_playbook_is_the_example_that_ansible_lint_checks():
     shown = section.split("```yaml\n", 1)[1].split("```", 1)[0]
     with open(os.path.join(ROOT, "examples", "fleet", "site.yml"), encoding="utf-8") as handle:
         assert yaml.safe_load(shown) == yaml.safe_load(handle)
+
+
+def _set_by_the_role(tasks):
+    """The names the role's tasks set: registers, set_fact keys, task and block vars."""
+    for task in tasks or []:
+        yield from task.get("vars", {})
+        if "register" in task:
+            yield task["register"]
+        yield from task.get("ansible.builtin.set_fact", {})
+        for section in ("block", "rescue", "always"):
+            yield from _set_by_the_role(task.get(section))
+
+
+def test_the_role_shows_only_its_options_and_keeps_its_own_variables_private():
+    """ansible-doc and users see the public `s3napback_` options; everything else the role sets
+    is `__s3napback_`, and every `s3napback_` name it reads is an option."""
+    options = set(load("meta", "argument_specs.yml")["argument_specs"]["main"]["options"])
+    internal = set()
+    for folder in ("vars", "tasks", "handlers"):
+        for name in sorted(os.listdir(os.path.join(ROLE, folder))):
+            loaded = load(folder, name)
+            internal.update(loaded if folder == "vars" else _set_by_the_role(loaded))
+    assert internal and sorted(name for name in internal if not name.startswith("__s3napback_")) == []
+    read = set()
+    for folder in ("vars", "tasks", "handlers", "templates"):
+        for name in os.listdir(os.path.join(ROLE, folder)):
+            if name != "prometheus.rules.yml.j2":  # its s3napback_ names are the metrics'
+                with open(os.path.join(ROLE, folder, name), encoding="utf-8") as handle:
+                    read.update(re.findall(r"(?<![.\w])s3napback_\w+", handle.read()))
+    assert sorted(read - options) == []

@@ -43,7 +43,6 @@ export S3NAPBACK_TEST_SERVER_PYTHON=$server_python
 exec "$venv/bin/python" -m pytest -p no:cacheprovider -W "ignore::boto3.exceptions.PythonDeprecationWarning" \
   --numprocesses "${PYTEST_WORKERS:-4}" --dist loadfile -m "not alone" \
   tests/unit/plugins/module_utils tests/functional \
-  --ignore-glob 'tests/functional/test_bench_*' \
   --ignore tests/functional/test_ansible_test_pip_bootstrap.py \
   --ignore tests/unit/plugins/module_utils/test_fuzz.py \
   --ignore tests/unit/plugins/module_utils/test_options.py "$@"

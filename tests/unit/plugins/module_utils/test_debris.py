@@ -1,9 +1,9 @@
 """Which leftovers of killed runs the next run removes, and which it leaves to rotation."""
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils import naming
-from ansible_collections.s3napback.s3napback.plugins.module_utils.catalog import build_listing
 from ansible_collections.s3napback.s3napback.plugins.module_utils.debris import leftover_groups
 from ansible_collections.s3napback.s3napback.plugins.module_utils.rotation import expired_keys
+from ansible_collections.s3napback.s3napback.plugins.module_utils.set_listing import build_listing
 
 
 def key(day: int, kind: str = "full") -> str:

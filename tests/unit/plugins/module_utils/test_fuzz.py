@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils import config, naming, request
-from ansible_collections.s3napback.s3napback.plugins.module_utils.catalog import Backup, Chain, chain_problem
 from ansible_collections.s3napback.s3napback.plugins.module_utils.errors import BackupError
+from ansible_collections.s3napback.s3napback.plugins.module_utils.set_listing import Backup, Chain, chain_problem
 
 SCALARS = st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False) | st.text(max_size=20)
 VALUES = st.recursive(

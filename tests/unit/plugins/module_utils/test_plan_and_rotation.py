@@ -5,11 +5,11 @@ import datetime
 import pytest
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils import naming
-from ansible_collections.s3napback.s3napback.plugins.module_utils.catalog import Backup, SetListing, build_listing
 from ansible_collections.s3napback.s3napback.plugins.module_utils.errors import BackupError
 from ansible_collections.s3napback.s3napback.plugins.module_utils.plan import PlanInputs, plan_backup
 from ansible_collections.s3napback.s3napback.plugins.module_utils.rotation import expired_keys
 from ansible_collections.s3napback.s3napback.plugins.module_utils.schedule import Schedule
+from ansible_collections.s3napback.s3napback.plugins.module_utils.set_listing import Backup, SetListing, build_listing
 
 UTC = datetime.timezone.utc
 START = datetime.datetime(2026, 12, 20, 3, tzinfo=UTC)

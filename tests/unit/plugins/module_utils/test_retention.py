@@ -6,10 +6,10 @@ import datetime
 import pytest
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils import naming
-from ansible_collections.s3napback.s3napback.plugins.module_utils.catalog import Backup, build_listing
 from ansible_collections.s3napback.s3napback.plugins.module_utils.plan import PlanInputs, plan_backup
 from ansible_collections.s3napback.s3napback.plugins.module_utils.rotation import Retention
 from ansible_collections.s3napback.s3napback.plugins.module_utils.schedule import Schedule
+from ansible_collections.s3napback.s3napback.plugins.module_utils.set_listing import Backup, build_listing
 
 UTC = datetime.timezone.utc
 START = datetime.datetime(2026, 9, 1, 3, tzinfo=UTC)

@@ -12,6 +12,7 @@ import re
 
 import pytest
 import yaml
+from ansible.module_utils.basic import FILE_COMMON_ARGUMENTS
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils import browse, options, request, s3, schedule
 from ansible_collections.s3napback.s3napback.plugins.module_utils.databases import Login
@@ -19,7 +20,14 @@ from ansible_collections.s3napback.s3napback.plugins.module_utils.module_support
 from ansible_collections.s3napback.s3napback.plugins.module_utils.protection import Protection
 from ansible_collections.s3napback.s3napback.plugins.module_utils.rotation import Retention
 
-MODULES = ("s3napback", "s3napback_restore", "s3napback_file_info", "s3napback_info")
+MODULES = (
+    "s3napback",
+    "s3napback_restore",
+    "s3napback_file_info",
+    "s3napback_info",
+    "s3napback_report",
+    "s3napback_probe",
+)
 README = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "README.md")
 # The words ansible-test's validate-modules takes for a secret: such an option must say whether it is one.
 SECRET_LIKE = re.compile(r"pass(?!ive)|secret|token|key", re.IGNORECASE)
@@ -41,7 +49,10 @@ def documented_options(name: str) -> dict:
             continue
         loaded = importlib.import_module(f"ansible_collections.s3napback.s3napback.plugins.doc_fragments.{short}")
         found.update(yaml.safe_load(loaded.ModuleDocFragment.DOCUMENTATION)["options"])
-    found.update(documentation["options"])
+    found.update(documentation.get("options", {}))  # s3napback_info has only its fragments
+    if "ansible.builtin.files" in documentation.get("extends_documentation_fragment", []):
+        # add_file_common_args brings these; a module may document one of them its own way (mode)
+        found = {name: doc for name, doc in found.items() if name not in FILE_COMMON_ARGUMENTS}
     return found
 
 

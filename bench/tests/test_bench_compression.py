@@ -1,11 +1,7 @@
 """bench/compression.py measures the zstd command the engine runs, not a copy of it that could drift."""
 
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 from ansible_collections.s3napback.s3napback.plugins.module_utils.compression import COMPRESSORS
-from bench.compression import settings  # bench/ lives beside tests/
+from bench.compression import settings
 
 
 def test_the_default_setting_is_the_command_a_backup_runs():

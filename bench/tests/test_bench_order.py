@@ -1,13 +1,9 @@
 """bench/run.py lets the tools take turns in a changing order, so that no tool always runs right
 after the same one (and inherits its disk writes and cache state) in every run; --tools picks which run."""
 
-import os
-import sys
-
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from bench.run import alternated, chosen_tools, tool_order  # bench/ lives beside tests/
+from bench.run import alternated, chosen_tools, tool_order
 
 TOOLS = ("module", "host", "manual", "duplicity", "restic")
 

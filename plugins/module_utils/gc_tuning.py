@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Python's cyclic garbage collector, set for a process that lives for one run.
 
 Loading the engine (botocore, urllib3; Ansible's module_utils under a module) makes about 60,000

@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """What a scheduled run leaves for the people and monitors watching it: a line in the log file,
 healthcheck pings (start, success, failure: the healthchecks.io convention), a JSON status file
 per job and a Prometheus node_exporter textfile per job.

@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """What a backup set holds in the bucket: backups, chains, and the debris of failed runs.
 
 A backup is a data object plus the manifest written after it; a chain is a full and the diffs that

@@ -2,12 +2,10 @@
 on how many files were deleted before it; without root it says the restores went to the disk."""
 
 import os
-import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from bench.fresh_fs import FRESH, FreshFilesystems  # bench/ lives beside tests/
+from bench.fresh_fs import FRESH, FreshFilesystems
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a file system needs root (CI runs as root)")

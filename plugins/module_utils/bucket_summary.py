@@ -1,5 +1,5 @@
-# s3napback's engine: plain Python shared by the modules and the host command. Private to this
-# collection; its interfaces may change without notice.
+# Copyright: s3napback contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """What a bucket holds, set by set: chains, sizes, the newest backup and its age, and problems.
 
 It only reads. Problems are the debris of failed or interrupted runs and outside deletions: a diff
@@ -13,11 +13,11 @@ import datetime
 from collections import defaultdict
 
 from . import naming
-from .catalog import build_listing
 from .errors import BackupError
 from .protection import ARCHIVED
 from .retrieval import state_of
 from .s3 import Bucket
+from .set_listing import build_listing
 
 
 def _set_of(key: str) -> str | None:
@@ -118,7 +118,7 @@ def describe_bucket(bucket: Bucket, prefix: str = "", now: datetime.datetime | N
     now = now or datetime.datetime.now(datetime.timezone.utc)
     scope = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
     objects_by_set: dict[str, list] = defaultdict(list)
-    for key, size in bucket.list(scope):
+    for key, size in bucket.list_objects(scope):
         set_prefix = _set_of(key)
         if set_prefix is not None:
             objects_by_set[set_prefix].append((key, size))

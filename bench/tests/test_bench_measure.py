@@ -5,8 +5,7 @@ again at the end, and the command's exit status."""
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from bench.measure import run_measured  # bench/ lives beside tests/
+from bench.measure import run_measured
 
 MB = 1 << 20
 HOLD = "import sys, time; held = bytearray(b'x') * ({mb} * 1024 * 1024); time.sleep(1)"

@@ -1,5 +1,5 @@
 from ansible_collections.s3napback.s3napback.plugins.module_utils import naming
-from ansible_collections.s3napback.s3napback.plugins.module_utils.catalog import build_listing, chain_problem
+from ansible_collections.s3napback.s3napback.plugins.module_utils.set_listing import build_listing, chain_problem
 
 
 def _listing(kinds):

@@ -3,15 +3,12 @@ s3rver 3.7.1 (a two-part upload of dir/k.gpg, its completion, then a listing).""
 
 from __future__ import annotations
 
-import os
-import sys
 import threading
 import time
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from bench.completion import CpuSamples, Response, _logged, responses, split  # bench/ lives beside tests/
+from bench.completion import CpuSamples, Response, _logged, responses, split
 from bench.measure import Measurement
 
 GREEN_INFO = "\x1b[32minfo\x1b[39m: "
