@@ -5,7 +5,7 @@ import os
 
 import pytest
 from support import hard_tree, trees
-from support.ansible_runner import ansible
+from support.ansible_runner import ansible, playbook_variables
 from support.db_servers import PASSWORD, make_invoices, make_shop
 from support.fixtures import ACCESS_KEY, SECRET_KEY, bucket_contents, open_uploads
 from support.manual_restore import restore_chain
@@ -16,16 +16,7 @@ PLAYBOOKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "playbooks"
 
 def run_playbook(name, tmp_path, env, moto, bucket, keys, source, **variables):
     """ansible-playbook on playbooks/NAME with the S3 server's, the bucket's and the keys' variables."""
-    variables = {
-        "endpoint_url": moto.url,
-        "bucket": bucket,
-        "source": str(source),
-        "state_dir": str(tmp_path / "state"),
-        "public_key": keys.public_key,
-        "access_key": ACCESS_KEY,
-        "secret_key": SECRET_KEY,
-        **variables,
-    }
+    variables = playbook_variables(tmp_path, moto, bucket, keys, source, **variables)
     (tmp_path / "vars.json").write_text(json.dumps(variables))
     playbook = os.path.join(PLAYBOOKS, name)
     command = ["-i", "localhost,", "-c", "local", "-v", "-e", f"@{tmp_path / 'vars.json'}", playbook]

@@ -14,8 +14,8 @@ import time
 
 import pytest
 from support import trees
-from support.ansible_runner import BIN
-from support.fixtures import ACCESS_KEY, SECRET_KEY, bucket_contents, open_uploads
+from support.ansible_runner import BIN, playbook_variables
+from support.fixtures import bucket_contents, open_uploads
 from support.tree_memory import parents
 
 PLAYBOOK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "playbooks", "interrupted.yml")
@@ -57,16 +57,7 @@ def slow(tmp_path, ansible_env, moto, bucket, keys):
     source = tmp_path / "source"
     trees.build_tree(str(source))
     trees.write(str(source / "big.bin"), os.urandom(16 * MIB))
-    variables = {
-        "endpoint_url": moto.url,
-        "bucket": bucket,
-        "source": str(source),
-        "state_dir": str(tmp_path / "state"),
-        "public_key": keys.public_key,
-        "access_key": ACCESS_KEY,
-        "secret_key": SECRET_KEY,
-        "result_file": str(tmp_path / "result.json"),
-    }
+    variables = playbook_variables(tmp_path, moto, bucket, keys, source, result_file=str(tmp_path / "result.json"))
     for name in ("tmp", "remote-tmp"):
         (tmp_path / name).mkdir()
     env = {**ansible_env, "TMPDIR": str(tmp_path / "tmp"), "ANSIBLE_REMOTE_TMP": str(tmp_path / "remote-tmp")}

@@ -12,17 +12,10 @@ import sys
 
 import pytest
 import yaml
+from support.collection import MODULES
 
 COLLECTION = "ansible_collections.s3napback.s3napback.plugins."
 ENGINE = COLLECTION + "module_utils."
-MODULES = (
-    "s3napback",
-    "s3napback_restore",
-    "s3napback_file_info",
-    "s3napback_info",
-    "s3napback_report",
-    "s3napback_probe",
-)
 # What only making or restoring backups needs: the sources, the host's state, rotation, gpg.
 BACKUP_SIDE = {"svn", "databases", "sources", "rotation", "state", "gpg", "pipeline", "request", "backup", "restore"}
 

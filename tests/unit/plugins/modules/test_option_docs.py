@@ -13,6 +13,7 @@ import re
 import pytest
 import yaml
 from ansible.module_utils.basic import FILE_COMMON_ARGUMENTS
+from support.collection import MODULES
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils import browse, options, request, s3, schedule
 from ansible_collections.s3napback.s3napback.plugins.module_utils.databases import Login
@@ -20,14 +21,6 @@ from ansible_collections.s3napback.s3napback.plugins.module_utils.module_support
 from ansible_collections.s3napback.s3napback.plugins.module_utils.protection import Protection
 from ansible_collections.s3napback.s3napback.plugins.module_utils.rotation import Retention
 
-MODULES = (
-    "s3napback",
-    "s3napback_restore",
-    "s3napback_file_info",
-    "s3napback_info",
-    "s3napback_report",
-    "s3napback_probe",
-)
 README = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "README.md")
 # The words ansible-test's validate-modules takes for a secret: such an option must say whether it is one.
 SECRET_LIKE = re.compile(r"pass(?!ive)|secret|token|key", re.IGNORECASE)
