@@ -37,7 +37,7 @@ def documented_options(name: str) -> dict:
     documentation = yaml.safe_load(_module(name).DOCUMENTATION)
     found: dict = {}
     for fragment in documentation.get("extends_documentation_fragment", []):
-        collection, _, short = fragment.rpartition(".")
+        collection, short = fragment.rpartition(".")[::2]
         if collection != "s3napback.s3napback":
             continue
         loaded = importlib.import_module(f"ansible_collections.s3napback.s3napback.plugins.doc_fragments.{short}")
