@@ -14,6 +14,7 @@ from collections import defaultdict
 
 from . import naming
 from .errors import BackupError
+from .options import BucketRequest
 from .protection import ARCHIVED
 from .retrieval import state_of
 from .s3 import Bucket
@@ -111,6 +112,13 @@ def _history_entry(bucket: Bucket, backup) -> dict:
         state, expires = state_of(bucket.archive_state(backup.key)[1])
         entry["retrieval"] = {"state": state, "expires": expires}
     return entry
+
+
+def summarize(request: BucketRequest, now: datetime.datetime | None = None) -> dict:
+    """What s3napback_info returns and s3napback_report draws: the bucket checked, then described."""
+    bucket = Bucket(request.connection, request.bucket)
+    bucket.check()
+    return describe_bucket(bucket, request.prefix, now=now)
 
 
 def describe_bucket(bucket: Bucket, prefix: str = "", now: datetime.datetime | None = None) -> dict:

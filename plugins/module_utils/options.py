@@ -69,6 +69,20 @@ CONNECTION = {
 # What the modules that look at a bucket's sets take (s3napback_info, s3napback_report, s3napback_probe).
 BUCKET_LISTING = {"bucket": Option("str", required=True), "prefix": Option("str"), **CONNECTION}
 
+
+@dataclasses.dataclass(frozen=True)
+class BucketRequest:
+    """The request BUCKET_LISTING's options make: which bucket, under which prefix, reached how."""
+
+    bucket: str
+    prefix: str
+    connection: Connection
+
+
+def bucket_request(options: dict) -> BucketRequest:
+    return BucketRequest(options["bucket"], options.get("prefix") or "", connection_from(options))
+
+
 LOGIN = {
     "login_host": Option("str"),
     "login_port": Option("int"),

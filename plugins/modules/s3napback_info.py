@@ -156,22 +156,16 @@ bytes:
   type: int
 """
 
-import datetime
-
-from ansible_collections.s3napback.s3napback.plugins.module_utils.bucket_summary import describe_bucket
+from ansible_collections.s3napback.s3napback.plugins.module_utils.bucket_summary import summarize
 from ansible_collections.s3napback.s3napback.plugins.module_utils.module_support import run_module
-from ansible_collections.s3napback.s3napback.plugins.module_utils.options import BUCKET_LISTING, connection_from
-from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Bucket
+from ansible_collections.s3napback.s3napback.plugins.module_utils.options import BUCKET_LISTING, bucket_request
 
 OPTIONS = BUCKET_LISTING
 LIBRARIES = ("boto3",)  # it never decrypts
 
 
 def describe(module) -> dict:
-    bucket = Bucket(connection_from(module.params), module.params["bucket"])
-    bucket.check()
-    now = datetime.datetime.now(datetime.timezone.utc)
-    return {"changed": False, **describe_bucket(bucket, module.params["prefix"] or "", now=now)}
+    return {"changed": False, **summarize(bucket_request(module.params))}
 
 
 def main() -> None:

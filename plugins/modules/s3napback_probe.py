@@ -83,7 +83,7 @@ checks:
 """
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils.module_support import run_module
-from ansible_collections.s3napback.s3napback.plugins.module_utils.options import BUCKET_LISTING, connection_from
+from ansible_collections.s3napback.s3napback.plugins.module_utils.options import BUCKET_LISTING, bucket_request
 from ansible_collections.s3napback.s3napback.plugins.module_utils.probe import run_probe
 
 OPTIONS = BUCKET_LISTING
@@ -93,8 +93,8 @@ LIBRARIES = ("boto3",)  # it never decrypts
 def probe(module) -> dict:
     if module.check_mode:
         return {"changed": False, "msg": "in check mode the store is not probed"}
-    params = module.params
-    return {"changed": False, **run_probe(connection_from(params), params["bucket"], params["prefix"] or "")}
+    request = bucket_request(module.params)
+    return {"changed": False, **run_probe(request.connection, request.bucket, request.prefix)}
 
 
 def main() -> None:

@@ -87,15 +87,10 @@ import datetime
 import os
 import tempfile
 
-from ansible_collections.s3napback.s3napback.plugins.module_utils.bucket_summary import describe_bucket
+from ansible_collections.s3napback.s3napback.plugins.module_utils.bucket_summary import summarize
 from ansible_collections.s3napback.s3napback.plugins.module_utils.fleet_report import render
 from ansible_collections.s3napback.s3napback.plugins.module_utils.module_support import run_module
-from ansible_collections.s3napback.s3napback.plugins.module_utils.options import (
-    BUCKET_LISTING,
-    Option,
-    connection_from,
-)
-from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Bucket
+from ansible_collections.s3napback.s3napback.plugins.module_utils.options import BUCKET_LISTING, Option, bucket_request
 
 OPTIONS = {**BUCKET_LISTING, "path": Option("path", required=True)}
 LIBRARIES = ("boto3",)  # it never decrypts
@@ -119,10 +114,9 @@ def _replace(module, path: str, page: bytes) -> None:
 
 def report(module) -> dict:
     params = module.params
-    bucket = Bucket(connection_from(params), params["bucket"])
-    bucket.check()
+    request = bucket_request(params)
     now = datetime.datetime.now(datetime.timezone.utc).replace(second=0, microsecond=0)
-    page = render(describe_bucket(bucket, params["prefix"] or "", now=now), bucket.bucket, now).encode("utf-8")
+    page = render(summarize(request, now=now), request.bucket, now).encode("utf-8")
     path = params["path"]
     changed = not _unchanged(path, page)
     if changed and not module.check_mode:
