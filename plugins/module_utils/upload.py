@@ -45,12 +45,22 @@ class Uploaded:
     parts: int
 
 
+def _read_into(stream, target: memoryview) -> int:
+    """``stream.readinto(target)``, also for a SpooledTemporaryFile (the file index's), which has
+    readinto only from Python 3.11 on; hosts may run 3.9."""
+    if hasattr(stream, "readinto"):
+        return stream.readinto(target)
+    data = stream.read(len(target))
+    target[: len(data)] = data
+    return len(data)
+
+
 def _fill(stream, buffer: bytearray, wanted: int) -> int:
     """Read from ``stream`` into ``buffer`` until ``wanted`` bytes or EOF; return how many."""
     view = memoryview(buffer)[:wanted]
     filled = 0
     while filled < wanted:
-        count = stream.readinto(view[filled:])
+        count = _read_into(stream, view[filled:])
         if not count:
             break
         filled += count
