@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from support import trees
 
+from .fresh_fs import restore_fs_bytes
 from .measure import run_measured
 from .report import cell
 from .run import Bench, alternated, data_set_parser, parse_size
@@ -181,7 +182,7 @@ class AB:
                 subprocess.run(argv, env=env, cwd=scratch, check=True, capture_output=True)  # not measured
             if not self.step(server, ctx, names, "full", tool.backup(ctx, 0)):
                 return
-            size = 2 * bench.source_bytes + (256 << 20)
+            size = restore_fs_bytes(bench.source_bytes)
             with bench.filesystems.make(os.path.join(scratch, "restore"), size) as where:
                 dest = os.path.join(where, "restored")
                 if not self.step(server, ctx, names, "restore", tool.restore(ctx, dest)):

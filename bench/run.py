@@ -25,7 +25,7 @@ from support import trees
 from support.keys import make_keys
 
 from . import dataset, report
-from .fresh_fs import FreshFilesystems
+from .fresh_fs import FreshFilesystems, restore_fs_bytes
 from .measure import Measurement, run_measured
 from .servers import SERVERS, stored_bytes
 from .tools import BACKUP_TOOLS, CEILINGS, COLLECTIONS, Context, S3napbackHost, Tool, UploadOnly
@@ -139,8 +139,7 @@ class Bench:
         return result.returncode == 0
 
     def restore_and_compare(self, trial: Trial, step: str, rounds: int) -> bool:
-        # twice the source and some: a chain restore's tree has grown, and s3napback extracts beside dest
-        size = 2 * self.source_bytes + (256 << 20)
+        size = restore_fs_bytes(self.source_bytes)
         with self.filesystems.make(os.path.join(trial.ctx.scratch, f"restore-{rounds}"), size) as where:
             dest = os.path.join(where, "restored")
             if not self.measure(trial, step, trial.tool.restore(trial.ctx, dest)):
