@@ -33,7 +33,7 @@ SMALL_FILES = 1_000_000
 def many_files(root: str, count: int) -> str:
     """``count`` files of 1 to 200 bytes in directories of 1,000, made once and kept."""
     done = f"{root}.done"
-    if os.path.exists(done):
+    if os.path.exists(done) and os.path.isdir(root):  # the marker alone, when the tree was removed, is not a tree
         return root
     shutil.rmtree(root, ignore_errors=True)
     print(f"making {count} small files in {root}", flush=True)
