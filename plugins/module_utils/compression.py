@@ -19,13 +19,14 @@ class Compressor:
     argv: tuple[str, ...]  # without the level option
     decompress_argv: tuple[str, ...] = ()
     parallel: tuple[str, ...] = ()  # options that spread the work over the cores
+    single: tuple[str, ...] = ()  # options that keep it to one thread, for a side stream
 
     def stage(self, level: int | None, parallel: bool = True) -> Stage | None:
         """The compressing process; ``parallel=False`` for a small side stream (the file index)
         that should take neither a core nor a worker's memory from the backup's own."""
         if not self.argv:
             return None
-        options = self.parallel if parallel else ()
+        options = self.parallel if parallel else self.single
         return Stage(self.name, [*self.argv, *options, f"-{self.default_level if level is None else level}"])
 
     def level_problem(self, level: int | None) -> str | None:
@@ -52,6 +53,9 @@ COMPRESSORS = {
         ("zstd", "--quiet", "--stdout"),
         ("zstd", "--decompress", "--quiet", "--stdout"),
         ("-T0", "-B2M"),
+        # zstd 1.5 compresses with a worker thread and its job buffers even without -T: 38 MB for
+        # the index of a million files, against 6 MB with --single-thread (2026-12-05)
+        ("--single-thread",),
     ),
     "gzip": Compressor("gzip", ".gz", 6, (1, 9), ("gzip", "--stdout"), ("gzip", "--decompress", "--stdout")),
     "none": Compressor("none", "", 0, (0, 0), ()),
