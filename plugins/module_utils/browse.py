@@ -50,9 +50,7 @@ def _connected(request: BrowseRequest) -> Bucket:
     problems = request.problems()
     if problems:
         raise BackupError("config", "; ".join(problems))
-    bucket = Bucket(request.connection, request.bucket)
-    bucket.check()
-    return bucket
+    return Bucket.checked(request.connection, request.bucket)
 
 
 def list_tree(request: BrowseRequest) -> dict:

@@ -116,9 +116,7 @@ def _history_entry(bucket: Bucket, backup) -> dict:
 
 def summarize(request: BucketRequest, now: datetime.datetime | None = None) -> dict:
     """What s3napback_info returns and s3napback_report draws: the bucket checked, then described."""
-    bucket = Bucket(request.connection, request.bucket)
-    bucket.check()
-    return describe_bucket(bucket, request.prefix, now=now)
+    return describe_bucket(Bucket.checked(request.connection, request.bucket), request.prefix, now=now)
 
 
 def describe_bucket(bucket: Bucket, prefix: str = "", now: datetime.datetime | None = None) -> dict:

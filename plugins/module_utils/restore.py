@@ -117,8 +117,7 @@ class RestoreRun(ConnectedRun):
         problems = request.problems()
         if problems:
             raise BackupError("config", "; ".join(problems))
-        self.bucket = Bucket(request.connection, request.bucket)
-        self.bucket.check()
+        self.bucket = Bucket.checked(request.connection, request.bucket)
         chain = self._chain()
         objects = [
             {"key": b.key, "kind": b.kind, "bytes": b.size, "sha256": self.manifests[b.key].get("sha256")}

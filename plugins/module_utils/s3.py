@@ -238,6 +238,14 @@ class Bucket:
         resolved = getattr(self.client.meta.config, "request_checksum_calculation", None)
         self.checksums = (connection.checksum_calculation or resolved) == "when_supported"
 
+    @classmethod
+    def checked(cls, connection: Connection, bucket: str) -> Bucket:
+        """The bucket, reached and checked before any work: a wrong name, endpoint or key fails
+        here, in one line, not halfway through a listing."""
+        reached = cls(connection, bucket)
+        reached.check()
+        return reached
+
     @_translated("bucket {self.bucket!r}")
     def check(self, prefix: str = "") -> None:
         try:
