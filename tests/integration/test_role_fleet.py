@@ -4,7 +4,6 @@ on loopback that serves HTTPS with a certificate from a private CA, which the ro
 every host. Then each host's scheduled command, run exactly as cron or systemd would run it,
 backs that host up under its own prefix."""
 
-import glob
 import hashlib
 import json
 import os
@@ -330,7 +329,7 @@ sys.exit(main(["--config", "/etc/s3napback/config.yml", *sys.argv[1:]]))
 # Holds the engine's copy on the host until the test has killed the run: the copy module is the
 # step that renames the transferred zip into place.
 HOLD_THE_COPY = """#!/bin/sh
-case "$1" in *AnsiballZ_copy.py) : > /tmp/copy-started; sleep 60;; esac
+case "$1" in *AnsiballZ_copy.py) dirname "$1" > /tmp/copy-dir; mv /tmp/copy-dir /tmp/copy-started; sleep 60;; esac
 exec /usr/bin/python3 "$@"
 """
 
@@ -395,8 +394,11 @@ def test_a_run_killed_while_the_engine_is_copied_leaves_the_previous_engine(flee
         run.wait()
     for pid in host.processes():  # the held copy, if the kill missed it
         os.kill(pid, signal.SIGKILL)
+    # The held copy names its remote temporary directory: no guess at remote_tmp or $HOME.
+    remote_tmp = host.read("/tmp/copy-started").strip()
     os.remove(host.path("/tmp/copy-started"))
-    (transferred,) = glob.glob(host.path("/root/.ansible/tmp/ansible-tmp-*/.source.pyz"))  # copy's upload
+    transferred = host.path(f"{remote_tmp}/.source.pyz")  # copy's upload
+    assert os.path.exists(transferred), f"held a copy that is not the engine's: {os.listdir(host.path(remote_tmp))}"
     with zipfile.ZipFile(transferred) as arrived:  # the newer engine is on the host, whole ...
         assert arrived.read("s3napback/version.py").endswith(b"# a newer engine\n")
     assert sha256_of(host.path(ENGINE)) == previous  # ... and not in place: the previous one is
