@@ -15,7 +15,8 @@ import fnmatch
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from .file_index import BackupIndex, DamagedIndex, Member, display
+from .errors import BackupError
+from .file_index import BackupIndex, Directory, Member, display
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,10 @@ def member_name(member: Member) -> bytes:
     return b"./" + member.path + (b"/" if member.type == "directory" else b"")
 
 
+def _not_stored_before(path: bytes, number: int) -> BackupError:
+    return BackupError("index", f"{display(path)} is said to be stored before backup {number}, but is not")
+
+
 def _states(indexes: Sequence[BackupIndex]) -> Iterator[dict[bytes, Holder]]:
     """The state of the tree as of each backup in turn: every path mapped to its holder."""
     previous: dict[bytes, Holder] = {}
@@ -55,7 +60,7 @@ def _states(indexes: Sequence[BackupIndex]) -> Iterator[dict[bytes, Holder]]:
                     continue
                 holder = previous.get(join(before, name)) or previous.get(path)
                 if holder is None:
-                    raise DamagedIndex(f"{display(path)} is said to be stored before backup {number}, but is not")
+                    raise _not_stored_before(path, number)
                 state[path] = holder
         previous, previous_dirs = state, {d.inode: d.path for d in index.directories}
         yield state
@@ -81,7 +86,7 @@ class ChainIndex:
     def member(self, holder: Holder) -> Member:
         found = self.indexes[holder.backup].members.get(holder.path)
         if found is None:
-            raise DamagedIndex(f"{display(holder.path)} is not listed in {self.keys[holder.backup]}'s index")
+            raise BackupError("index", f"{display(holder.path)} is not listed in {self.keys[holder.backup]}'s index")
         return found
 
     def describe(self, entry: Entry) -> dict:
@@ -96,19 +101,54 @@ class ChainIndex:
         shown["path"] = display(entry.path)
         return {**shown, "backup": self.keys[entry.holder.backup]}
 
-    def state(self, number: int) -> dict[bytes, Holder]:
-        """Every path as of backup ``number`` (a position in the chain) and its holder."""
-        for position, state in enumerate(_states(self.indexes[: number + 1])):
-            if position == number:
-                return state
-        raise AssertionError("number is a position in the chain")
+    def holders(self, number: int, tops: Sequence[bytes]) -> dict[bytes, Holder]:
+        """Each path at or below ``tops`` as of backup ``number`` and its holder. Only the
+        directories they are in are read, in this backup and, for content stored before it, in
+        the earlier ones: as _states gives, without the state of the whole tree at each backup."""
+        index, found = self.indexes[number], {}
+        for top in tops:
+            if top in index.by_path:  # a directory: it and everything below it
+                for directory in index.directories:
+                    if _within(directory.path, top):
+                        found[directory.path] = Holder(number, directory.path)
+                        for flag, name in directory.entries:
+                            if flag != "D":
+                                found[join(directory.path, name)] = self._holder(number, directory, flag, name)
+                continue
+            held = self._held(number, top)
+            if held is not None:
+                found[top] = held
+        return found
+
+    def _held(self, number: int, path: bytes) -> Holder | None:
+        """``path``'s holder as of backup ``number``; None where the tree had no such path."""
+        index = self.indexes[number]
+        if path in index.by_path:
+            return Holder(number, path)
+        parent, _slash, name = path.rpartition(b"/")
+        directory = index.by_path.get(parent)
+        flag = directory.flags.get(name) if directory else None
+        if directory is None or flag in (None, "D"):
+            return None  # a "D" entry without its own record is not in the tree
+        return self._holder(number, directory, flag, name)
+
+    def _holder(self, number: int, directory: Directory, flag: str, name: bytes) -> Holder:
+        """The holder of ``directory``'s entry ``name`` in backup ``number``: that backup if it
+        stored it, else where the same entry was one backup before, under the name its
+        directory (the same inode) had then."""
+        path = join(directory.path, name)
+        if flag == "Y" or not number:
+            return Holder(number, path)
+        before = self.indexes[number - 1].paths_by_inode.get(directory.inode, directory.path)
+        holder = self._held(number - 1, join(before, name)) or self._held(number - 1, path)
+        if holder is None:
+            raise _not_stored_before(path, number)
+        return holder
 
     def entries(self, number: int, under: Sequence[bytes] = ()) -> list[Entry]:
         """The tree as of backup ``number``, sorted; only what is at or below ``under`` if given."""
-        state = self.state(number)
-        wanted = [path.strip(b"/") for path in under]
-        paths = sorted(p for p in state if not wanted or any(_within(p, w) for w in wanted))
-        return [Entry(path, self.member(state[path]), state[path]) for path in paths]
+        found = self.holders(number, [path.strip(b"/") for path in under] or [b""])
+        return [Entry(path, self.member(found[path]), found[path]) for path in sorted(found)]
 
     def last_seen(self, path: bytes, before: int) -> int | None:
         """The newest backup before ``before`` whose tree holds ``path``, or None."""

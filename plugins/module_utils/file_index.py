@@ -21,8 +21,11 @@ documented formats, so ``gpg -d | zstd -d | grep -a`` answers questions by hand.
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 from dataclasses import dataclass
+
+from .errors import BackupError
 
 VERSION = 1
 HEADER = (
@@ -48,33 +51,29 @@ _LINE_RE = re.compile(
     rf" (?P<date>\d{{4}}-\d\d-\d\d) (?P<time>\d\d:\d\d:\d\d)(?:\.(?P<fraction>\d+))? +(?P<name>{_QUOTED})"
     rf"(?: (?:->|link to) (?P<target>{_QUOTED}))?$"
 )
-_ESCAPES = {"a": 7, "b": 8, "f": 12, "n": 10, "r": 13, "t": 9, "v": 11, "\\": 92, '"': 34, "?": 63}
+_ESCAPES = {b"a": 7, b"b": 8, b"f": 12, b"n": 10, b"r": 13, b"t": 9, b"v": 11, b"\\": 92, b'"': 34, b"?": 63}
+_ESCAPE_RE = re.compile(rb"\\(?:([0-7]{1,3})|(.))", re.DOTALL)
 
 
 class DamagedIndex(ValueError):
     """An index that does not read as one: damaged, or not an index at all."""
 
 
+def _unescaped(match: re.Match) -> bytes:
+    octal, other = match.groups()
+    if octal and int(octal, 8) > 0xFF:
+        raise DamagedIndex(f"bad escape \\{octal.decode()} in a name")
+    if octal:
+        return bytes((int(octal, 8),))
+    if other not in _ESCAPES:
+        raise DamagedIndex(f"bad escape \\{other.decode('latin-1')} in a name")
+    return bytes((_ESCAPES[other],))
+
+
 def unquote(quoted: str) -> bytes:
     """The bytes of a name tar quoted in C style (``"./a\\nb\\377"``)."""
-    text, out, index = quoted[1:-1], bytearray(), 0
-    while index < len(text):
-        char = text[index]
-        if char != "\\":
-            out += char.encode("latin-1")  # tar wrote plain ASCII; anything else came escaped
-            index += 1
-            continue
-        following = text[index + 1]
-        if following in _ESCAPES:
-            out.append(_ESCAPES[following])
-            index += 2
-        else:
-            digits = re.match(r"[0-7]{1,3}", text[index + 1 :])
-            if not digits:
-                raise DamagedIndex(f"bad escape in {quoted}")
-            out.append(int(digits.group(), 8))
-            index += 1 + len(digits.group())
-    return bytes(out)
+    raw = quoted[1:-1].encode("latin-1")  # tar wrote plain ASCII; anything else came escaped
+    return _ESCAPE_RE.sub(_unescaped, raw) if b"\\" in raw else raw
 
 
 def _escaped(char: str) -> str:
@@ -126,6 +125,7 @@ def relative(name: bytes) -> bytes:
     return name.rstrip(b"/")
 
 
+@functools.cache  # a tree has a handful of modes, listed once per member
 def _mode(letters: str) -> int:
     bits = 0
     for index, (letter, on) in enumerate(zip(letters, "rwxrwxrwx")):
@@ -164,43 +164,87 @@ def parse_listing_line(line: str) -> Member:
 
 @dataclass(frozen=True)
 class Directory:
-    """A directory of tar's snapshot: its path, inode, and entries (flag, name)."""
+    """A directory of tar's snapshot: its path, inode, and its entries as tar wrote them (each a
+    flag letter and a name, NUL-separated), split only when asked for."""
 
     path: bytes
     inode: int
-    entries: tuple[tuple[str, bytes], ...]
+    contents: bytes
+
+    @property
+    def entries(self) -> list[tuple[str, bytes]]:
+        """(flag, name) of each entry: ``Y`` stored in this backup, ``N`` before, ``D`` a directory."""
+        return [(chr(entry[0]), entry[1:]) for entry in self.contents.split(b"\0")] if self.contents else []
+
+    @functools.cached_property
+    def flags(self) -> dict[bytes, str]:
+        return {name: flag for flag, name in self.entries}
 
 
 def parse_snapshot(data: bytes) -> list[Directory]:
-    """The directories of a snapshot file in tar's format 2."""
+    """The directories of a snapshot file in tar's format 2: after the dump's time, records of
+    six fields (nfs, mtime seconds and nanoseconds, device, inode, name) and the entries, each
+    NUL-terminated, the entries ended by two more NULs. No field or entry is empty, so three NULs
+    in a row end a record and nothing else."""
     header, _newline, body = data.partition(b"\n")
     if not header.startswith(b"GNU tar-") or not header.endswith(b"-2"):
         raise DamagedIndex("the snapshot is not in GNU tar's format 2")
-    fields = body.split(b"\0")
-    position = 2  # the time of the dump: seconds, nanoseconds
+    dumped = body.split(b"\0", 2)
+    if len(dumped) < 3:
+        raise DamagedIndex("the snapshot has no time of dump")
     directories = []
-    while position + 6 <= len(fields) and fields[position] != b"":
-        _nfs, _sec, _nsec, _dev, inode, name = fields[position : position + 6]
-        position += 6
-        entries = []
-        while position < len(fields) and fields[position] != b"":
-            entry = fields[position]
-            entries.append((chr(entry[0]), entry[1:]))
-            position += 1
-        position += 2  # the empty entry that ends the contents, and the record's own terminator
-        directories.append(Directory(relative(name), int(inode), tuple(entries)))
+    for record in dumped[2].split(b"\0\0\0"):
+        if not record:
+            continue  # after the last record
+        fields = record.split(b"\0", 6)
+        if len(fields) < 6 or not fields[4].isdigit():
+            raise DamagedIndex(f"a directory record of the snapshot is damaged: {record[:80]!r}")
+        directories.append(Directory(relative(fields[5]), int(fields[4]), fields[6] if len(fields) > 6 else b""))
     return directories
 
 
-@dataclass(frozen=True)
 class BackupIndex:
-    """One backup's index, read: the members it stored, and every directory as of it."""
+    """One backup's index, read: the members it stored, and every directory as of it. Each part is
+    parsed when first asked for, so that a restore of a few paths parses only the indexes it uses."""
 
-    members: dict[bytes, Member]
-    directories: list[Directory]
+    def __init__(self, name: str, listing: str, snapshot: bytes):
+        self.name, self._listing, self._snapshot = name, listing, snapshot
+
+    def _damaged(self, exc: ValueError) -> BackupError:
+        return BackupError("index", f"{self.name} does not read as a file index: {exc}")
+
+    @functools.cached_property
+    def members(self) -> dict[bytes, Member]:
+        """The members stored in this backup, by path."""
+        members = {}
+        try:
+            for line in self._listing.splitlines():
+                if line:
+                    member = parse_listing_line(line)
+                    members[member.path] = member
+        except ValueError as exc:  # DamagedIndex among them
+            raise self._damaged(exc) from exc
+        return members
+
+    @functools.cached_property
+    def directories(self) -> list[Directory]:
+        """Every directory of the tree as of this backup."""
+        try:
+            return parse_snapshot(self._snapshot)
+        except ValueError as exc:
+            raise self._damaged(exc) from exc
+
+    @functools.cached_property
+    def by_path(self) -> dict[bytes, Directory]:
+        return {directory.path: directory for directory in self.directories}
+
+    @functools.cached_property
+    def paths_by_inode(self) -> dict[int, bytes]:
+        return {directory.inode: directory.path for directory in self.directories}
 
 
-def parse_index(plain: bytes) -> BackupIndex:
+def parse_index(name: str, plain: bytes) -> BackupIndex:
+    """The index ``name`` from its plain text: its parts found, each parsed when first used."""
     if not plain.startswith(HEADER.split(b":", maxsplit=1)[0]):
         raise DamagedIndex("not an s3napback file index")
     header_end = plain.index(b"\n") + 1
@@ -208,9 +252,7 @@ def parse_index(plain: bytes) -> BackupIndex:
     if marker < 0:
         raise DamagedIndex("the index has no snapshot part")
     listing = plain[header_end : marker + 1].decode("ascii", "strict")
-    members = {}
-    for line in listing.splitlines():
-        if line:
-            member = parse_listing_line(line)
-            members[member.path] = member
-    return BackupIndex(members, parse_snapshot(plain[marker + 1 + len(SNAPSHOT_MARKER) :]))
+    snapshot = plain[marker + 1 + len(SNAPSHOT_MARKER) :]
+    if not snapshot.startswith(b"GNU tar-"):
+        raise DamagedIndex("the snapshot is not in GNU tar's format 2")
+    return BackupIndex(name, listing, snapshot)

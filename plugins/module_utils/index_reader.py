@@ -75,7 +75,7 @@ def read_index(bucket: Bucket, backup: Backup, manifest: dict, keys: DecryptionK
     if digest.hexdigest() != recorded.get("sha256"):
         raise BackupError("index", f"{index_key} is damaged: its SHA-256 differs from its manifest's")
     try:
-        return parse_index(plain)
+        return parse_index(index_key, plain)
     except (DamagedIndex, UnicodeDecodeError, ValueError) as exc:
         raise BackupError("index", f"{index_key} does not read as a file index: {exc}") from exc
 

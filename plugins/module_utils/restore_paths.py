@@ -60,12 +60,13 @@ def select(index: ChainIndex, paths: list[bytes]) -> Selection:
     """Which members of which backups make ``paths`` (and everything under them) as of the chain's
     newest backup; a BackupError naming the first path that did not exist then."""
     newest = len(index.keys) - 1
-    state = index.state(newest)
-    wanted: set[bytes] = set()
+    state: dict[bytes, Holder] = {}
     for path in paths:
-        if path not in state:
+        found = index.holders(newest, [path])
+        if not found:
             raise _absent(index, path, newest)
-        wanted.update(p for p in state if p == path or not path or p.startswith(path + b"/"))
+        state.update(found)
+    wanted = set(state)
     directories = {a for p in wanted for a in _ancestors(p)}
     directories.update(p for p in wanted if index.member(state[p]).type == "directory")
     plans: dict[int, ObjectPlan] = {newest: ObjectPlan()}

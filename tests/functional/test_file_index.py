@@ -26,8 +26,11 @@ from ansible_collections.s3napback.s3napback.plugins.module_utils.browse import 
     list_tree,
 )
 from ansible_collections.s3napback.s3napback.plugins.module_utils.bucket_summary import describe_bucket
+from ansible_collections.s3napback.s3napback.plugins.module_utils.chain_index import _states
 from ansible_collections.s3napback.s3napback.plugins.module_utils.errors import BackupError
 from ansible_collections.s3napback.s3napback.plugins.module_utils.file_index import display
+from ansible_collections.s3napback.s3napback.plugins.module_utils.index_reader import read_chain
+from ansible_collections.s3napback.s3napback.plugins.module_utils.point_in_time import chain_at
 from ansible_collections.s3napback.s3napback.plugins.module_utils.request import RestoreRequest
 from ansible_collections.s3napback.s3napback.plugins.module_utils.restore import run_restore
 from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Bucket, Connection
@@ -66,6 +69,29 @@ def test_ls_as_of_each_backup_gives_the_tree_as_it_was(chain, bucket, keys):
             picture = (kind, size, mtime, display(target) if target is not None else None)
             assert listed[display(path)] == picture, (step, path)
         assert all(entry["backup"] in chain.keys_made[: step + 1] for entry in tree["files"])
+
+
+def test_the_holders_of_some_paths_are_those_of_the_whole_trees_states(chain, bucket, keys):
+    """A restore of some paths finds their holders directory by directory, back through the chain
+    (ChainIndex.holders); find walks the whole tree at every backup (_states). Both must agree on
+    the hard chain's renames, deletions and odd names, for the whole tree and for parts of it."""
+    request = browse(chain, bucket, keys)
+    s3 = Bucket.checked(request.connection, request.bucket)
+    backups, manifests = chain_at(s3, request.set_prefix, request.at, None)
+    with request.keys() as decryption:
+        index = read_chain(s3, backups, manifests, decryption)
+    renamed = set()
+    for number, state in enumerate(_states(index.indexes)):
+        assert index.holders(number, [b""]) == state, number
+        renamed.update(path for path, holder in state.items() if holder.path != path)
+        tops = sorted(state)[1::5]
+        part = {
+            path: holder for path, holder in state.items() if any(path == t or path.startswith(t + b"/") for t in tops)
+        }
+        assert index.holders(number, tops) == part, number
+        assert any(holder.backup < number for holder in part.values()) or not number  # held before
+        assert index.holders(number, [b"no/such/path"]) == {}
+    assert renamed  # content kept under a directory's old name was among them
 
 
 def test_ls_of_some_paths_and_the_backup_that_holds_each(chain, bucket, keys):
