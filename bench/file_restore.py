@@ -222,7 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     size = parse_size(args.size)
     base = data_set(args.work, size, 1)
     load = os.getloadavg()
-    keys = make_keys(os.path.join(args.work, "files-keys"))
+    keys_dir = os.path.join(args.work, "files-keys")
+    shutil.rmtree(keys_dir, ignore_errors=True)  # a run stopped half way leaves its keys
+    keys = make_keys(keys_dir)
     body, failures = [f"Data set: {size >> 20} MiB, a full and {DIFFS} diffs per tool; {args.rounds} rounds.", ""], []
     try:
         for name in args.servers.split(","):
