@@ -6,6 +6,7 @@ of a point in time (``ls``), and every version of the paths that match a glob (`
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from . import naming
@@ -53,26 +54,25 @@ def _connected(request: BrowseRequest) -> Bucket:
     return Bucket.checked(request.connection, request.bucket)
 
 
-def list_tree(request: BrowseRequest) -> dict:
-    """The tree as of ``request.at``: each path with its type, size, mtime and the backup that
-    holds its content."""
+def tree_as_of(request: BrowseRequest) -> tuple[dict, Iterator[dict]]:
+    """The backup that ``request.at`` names (``at``, ``backup``), and the tree as of it, each path
+    with its type, size, mtime and the backup that holds its content, one at a time."""
     bucket = _connected(request)
     chain, manifests = chain_at(bucket, request.set_prefix, request.at, request.gpg_verify_key)
     with request.keys() as keys:
         index = read_chain(bucket, chain, manifests, keys)
-    entries = index.entries(len(chain) - 1, [encoded(path) for path in request.paths])
-    missing = [path for path in request.paths if not any(_under(e.path, encoded(path)) for e in entries)]
+    newest, tops = len(chain) - 1, [encoded(path) for path in request.paths]
+    missing = [path for path, top in zip(request.paths, tops) if not index.holders(newest, [top])]
     if missing:
         raise BackupError("index", f"not in the backup of {naming.iso(chain[-1].stamp)}: {', '.join(missing)}")
-    return {
-        "at": naming.iso(chain[-1].stamp),
-        "backup": chain[-1].key,
-        "files": [index.describe(entry) for entry in entries],
-    }
+    head = {"at": naming.iso(chain[-1].stamp), "backup": chain[-1].key}
+    return head, (index.describe(entry) for entry in index.entries(newest, tops))
 
 
-def _under(path: bytes, top: bytes) -> bool:
-    return not top or path == top or path.startswith(top + b"/")
+def list_tree(request: BrowseRequest) -> dict:
+    """The tree as of ``request.at`` (tree_as_of), whole."""
+    head, files = tree_as_of(request)
+    return {**head, "files": list(files)}
 
 
 def find_versions(request: BrowseRequest, pattern: str) -> dict:

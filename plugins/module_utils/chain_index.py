@@ -145,10 +145,12 @@ class ChainIndex:
             raise _not_stored_before(path, number)
         return holder
 
-    def entries(self, number: int, under: Sequence[bytes] = ()) -> list[Entry]:
-        """The tree as of backup ``number``, sorted; only what is at or below ``under`` if given."""
+    def entries(self, number: int, under: Sequence[bytes] = ()) -> Iterator[Entry]:
+        """The tree as of backup ``number``, sorted, one entry at a time (a million paths' entries
+        and their descriptions need not be held at once); only what is at or below ``under`` if given."""
         found = self.holders(number, [path.strip(b"/") for path in under] or [b""])
-        return [Entry(path, self.member(found[path]), found[path]) for path in sorted(found)]
+        for path in sorted(found):
+            yield Entry(path, self.member(found[path]), found[path])
 
     def last_seen(self, path: bytes, before: int) -> int | None:
         """The newest backup before ``before`` whose tree holds ``path``, or None."""

@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from . import config
-from .browse import BrowseRequest, find_versions, list_tree
+from .browse import BrowseRequest, find_versions, list_tree, tree_as_of
 from .errors import BackupError
 from .options import connection_from
 from .retrieval import TIERS
@@ -81,14 +81,15 @@ def _short(key: str) -> str:
 
 def ls(args, jobs: list) -> tuple[int, list]:
     job, request = _request(args, jobs, at=args.at, paths=args.paths)
-    tree = list_tree(request)
-    if not args.json:
-        sys.stdout.write(f"# {job.name} as of {tree['at']} ({_short(tree['backup'])})\n")
-        for entry in tree["files"]:
-            target = f" -> {entry['target']}" if "target" in entry else ""
-            line = f"{entry['type']:9} {entry['size']:>12} {entry['mtime'][:19]}Z {_short(entry['backup'])}"
-            sys.stdout.write(f"{line} {entry['path'] or '.'}{target}\n")
-    return 0, [{"job": job.name, **tree}]
+    if args.json:
+        return 0, [{"job": job.name, **list_tree(request)}]
+    head, files = tree_as_of(request)  # printed as they come: a million paths are not held at once
+    sys.stdout.write(f"# {job.name} as of {head['at']} ({_short(head['backup'])})\n")
+    for entry in files:
+        target = f" -> {entry['target']}" if "target" in entry else ""
+        line = f"{entry['type']:9} {entry['size']:>12} {entry['mtime'][:19]}Z {_short(entry['backup'])}"
+        sys.stdout.write(f"{line} {entry['path'] or '.'}{target}\n")
+    return 0, [{"job": job.name, **head}]
 
 
 def find(args, jobs: list) -> tuple[int, list]:

@@ -303,6 +303,10 @@ def test_the_host_commands_ls_find_and_restore_of_one_path(tmp_path, make_reques
     lines = listed.stdout.splitlines()
     assert lines[0] == f"# {name} as of {DAY.strftime('%Y-%m-%dT%H:%M:%SZ')} ({first.rsplit('/', 1)[1].split('.')[0]})"
     assert [line.split()[-1] for line in lines[1:]] == ["etc", "etc/app.conf", "etc/secret.key"]
+    as_json = host("--json", "ls", name, "etc", "--at", DAY.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    (tree,) = json.loads(as_json.stdout)["results"]
+    assert [entry["path"] for entry in tree["files"]] == ["etc", "etc/app.conf", "etc/secret.key"]
+    assert tree["backup"] == first and tree["job"] == name
     found = host("find", name, "app.conf")
     assert found.returncode == 0 and len(found.stdout.splitlines()) == 2 and "etc/app.conf" in found.stdout
     nothing = host("find", name, "no-such-*")
