@@ -111,6 +111,12 @@ bench-compression: $(VENV)/.installed
 bench-index: $(VENV)/.installed
 	PYTHONPATH=tests $(BIN)/python -m bench.index_cost --size $(SIZE) --rounds $(ROUNDS)
 
+## bench-tar-listing: tar | zstd on a million small files with and without tar's member listing, and
+## the alternatives (make bench-tar-listing ROUNDS=3)
+.PHONY: bench-tar-listing
+bench-tar-listing: $(VENV)/.installed
+	PYTHONPATH=tests $(BIN)/python -m bench.tar_listing --rounds $(ROUNDS)
+
 ## bench-files: find, a one-file and a 10% subtree restore through the file index, against the whole
 ## chain and restic (make bench-files SIZE=1G ROUNDS=3 FILES_SERVERS=s3rver-tls)
 FILES_SERVERS ?= s3rver-tls
