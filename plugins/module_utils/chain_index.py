@@ -23,6 +23,8 @@ from .file_index import BackupIndex, Directory, Member, display
 class Holder:
     """Where a path's content is: the position of the backup in the chain, the member's path there."""
 
+    __slots__ = ("backup", "path")  # one per path of the tree
+
     backup: int
     path: bytes
 

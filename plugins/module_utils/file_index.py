@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime
 import functools
 import re
+import sys
 from dataclasses import dataclass
 
 from .errors import BackupError
@@ -94,6 +95,8 @@ class Member:
     """One member of a backup as tar listed it. ``path`` is relative (``etc/app.conf``; the root
     is ``""``), ``target`` a symlink's target or a hard link's other path."""
 
+    __slots__ = ("group", "mode", "mtime", "owner", "path", "size", "target", "type")  # a million of them for ls
+
     path: bytes
     type: str
     mode: int
@@ -101,7 +104,7 @@ class Member:
     group: str
     size: int
     mtime: datetime.datetime
-    target: bytes | None = None
+    target: bytes | None
 
     def as_dict(self) -> dict:
         return {
@@ -154,8 +157,8 @@ def parse_listing_line(line: str) -> Member:
         relative(unquote(match["name"])),
         kind,
         _mode(match["mode"]),
-        match["owner"],
-        match["group"],
+        sys.intern(match["owner"]),  # one string per owner, not per member
+        sys.intern(match["group"]),
         size,
         moment,
         target,
