@@ -227,15 +227,18 @@ class BackupIndex:
                     members[member.path] = member
         except ValueError as exc:  # DamagedIndex among them
             raise self._damaged(exc) from exc
+        self._listing = ""  # read once: 88 MB of text for a million files need not stay
         return members
 
     @functools.cached_property
     def directories(self) -> list[Directory]:
         """Every directory of the tree as of this backup."""
         try:
-            return parse_snapshot(self._snapshot)
+            directories = parse_snapshot(self._snapshot)
         except ValueError as exc:
             raise self._damaged(exc) from exc
+        self._snapshot = b""  # the directories hold their own entries now
+        return directories
 
     @functools.cached_property
     def by_path(self) -> dict[bytes, Directory]:
