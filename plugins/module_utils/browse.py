@@ -61,12 +61,13 @@ def tree_as_of(request: BrowseRequest) -> tuple[dict, Iterator[dict]]:
     chain, manifests = chain_at(bucket, request.set_prefix, request.at, request.gpg_verify_key)
     with request.keys() as keys:
         index = read_chain(bucket, chain, manifests, keys)
-    newest, tops = len(chain) - 1, [encoded(path) for path in request.paths]
-    missing = [path for path, top in zip(request.paths, tops) if not index.holders(newest, [top])]
+    newest = len(chain) - 1
+    found, absent = index.resolve(newest, [encoded(path) for path in request.paths] or [b""])
+    missing = [path for path in request.paths if encoded(path) in absent]
     if missing:
         raise BackupError("index", f"not in the backup of {naming.iso(chain[-1].stamp)}: {', '.join(missing)}")
     head = {"at": naming.iso(chain[-1].stamp), "backup": chain[-1].key}
-    return head, (index.describe(entry) for entry in index.entries(newest, tops))
+    return head, (index.describe(entry) for entry in index.entries(found))
 
 
 def list_tree(request: BrowseRequest) -> dict:

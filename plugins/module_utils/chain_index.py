@@ -47,9 +47,9 @@ def _not_stored_before(path: bytes, number: int) -> BackupError:
 def _states(indexes: Sequence[BackupIndex]) -> Iterator[dict[bytes, Holder]]:
     """The state of the tree as of each backup in turn: every path mapped to its holder."""
     previous: dict[bytes, Holder] = {}
-    previous_dirs: dict[int, bytes] = {}
     for number, index in enumerate(indexes):
         state: dict[bytes, Holder] = {}
+        previous_dirs = indexes[number - 1].paths_by_inode if number else {}
         for directory in index.directories:
             state[directory.path] = Holder(number, directory.path)
             before = previous_dirs.get(directory.inode, directory.path)
@@ -64,7 +64,7 @@ def _states(indexes: Sequence[BackupIndex]) -> Iterator[dict[bytes, Holder]]:
                 if holder is None:
                     raise _not_stored_before(path, number)
                 state[path] = holder
-        previous, previous_dirs = state, {d.inode: d.path for d in index.directories}
+        previous = state
         yield state
 
 
@@ -122,6 +122,17 @@ class ChainIndex:
                 found[top] = held
         return found
 
+    def resolve(self, number: int, tops: Sequence[bytes]) -> tuple[dict[bytes, Holder], list[bytes]]:
+        """``holders`` of all ``tops`` together, and the tops that backup ``number``'s tree had not."""
+        found: dict[bytes, Holder] = {}
+        absent = []
+        for top in tops:
+            held = self.holders(number, [top])
+            found.update(held)
+            if not held:
+                absent.append(top)
+        return found, absent
+
     def _held(self, number: int, path: bytes) -> Holder | None:
         """``path``'s holder as of backup ``number``; None where the tree had no such path."""
         index = self.indexes[number]
@@ -147,10 +158,9 @@ class ChainIndex:
             raise _not_stored_before(path, number)
         return holder
 
-    def entries(self, number: int, under: Sequence[bytes] = ()) -> Iterator[Entry]:
-        """The tree as of backup ``number``, sorted, one entry at a time (a million paths' entries
-        and their descriptions need not be held at once); only what is at or below ``under`` if given."""
-        found = self.holders(number, [path.strip(b"/") for path in under] or [b""])
+    def entries(self, found: dict[bytes, Holder]) -> Iterator[Entry]:
+        """The paths ``holders`` found, sorted, one entry at a time (a million paths' entries and
+        their descriptions need not be held at once)."""
         for path in sorted(found):
             yield Entry(path, self.member(found[path]), found[path])
 

@@ -184,14 +184,19 @@ class Directory:
         return {name: flag for flag, name in self.entries}
 
 
-def parse_snapshot(data: bytes) -> list[Directory]:
-    """The directories of a snapshot file in tar's format 2: after the dump's time, records of
-    six fields (nfs, mtime seconds and nanoseconds, device, inode, name) and the entries, each
-    NUL-terminated, the entries ended by two more NULs. No field or entry is empty, so three NULs
-    in a row end a record and nothing else."""
+def snapshot_body(data: bytes) -> bytes:
+    """A snapshot file's records, after its header line, which must say tar's format 2."""
     header, _newline, body = data.partition(b"\n")
     if not header.startswith(b"GNU tar-") or not header.endswith(b"-2"):
         raise DamagedIndex("the snapshot is not in GNU tar's format 2")
+    return body
+
+
+def parse_snapshot(body: bytes) -> list[Directory]:
+    """The directories of a snapshot file's body (snapshot_body) in tar's format 2: after the
+    dump's time, records of six fields (nfs, mtime seconds and nanoseconds, device, inode, name)
+    and the entries, each NUL-terminated, the entries ended by two more NULs. No field or entry is
+    empty, so three NULs in a row end a record and nothing else."""
     dumped = body.split(b"\0", 2)
     if len(dumped) < 3:
         raise DamagedIndex("the snapshot has no time of dump")
@@ -211,6 +216,7 @@ class BackupIndex:
     parsed when first asked for, so that a restore of a few paths parses only the indexes it uses."""
 
     def __init__(self, name: str, listing: str, snapshot: bytes):
+        """``snapshot``: the snapshot file's records (snapshot_body)."""
         self.name, self._listing, self._snapshot = name, listing, snapshot
 
     def _damaged(self, exc: ValueError) -> BackupError:
@@ -258,7 +264,4 @@ def parse_index(name: str, plain: bytes) -> BackupIndex:
     if marker < 0:
         raise DamagedIndex("the index has no snapshot part")
     listing = plain[header_end : marker + 1].decode("ascii", "strict")
-    snapshot = plain[marker + 1 + len(SNAPSHOT_MARKER) :]
-    if not snapshot.startswith(b"GNU tar-"):
-        raise DamagedIndex("the snapshot is not in GNU tar's format 2")
-    return BackupIndex(name, listing, snapshot)
+    return BackupIndex(name, listing, snapshot_body(plain[marker + 1 + len(SNAPSHOT_MARKER) :]))

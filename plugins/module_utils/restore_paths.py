@@ -60,12 +60,9 @@ def select(index: ChainIndex, paths: list[bytes]) -> Selection:
     """Which members of which backups make ``paths`` (and everything under them) as of the chain's
     newest backup; a BackupError naming the first path that did not exist then."""
     newest = len(index.keys) - 1
-    state: dict[bytes, Holder] = {}
-    for path in paths:
-        found = index.holders(newest, [path])
-        if not found:
-            raise _absent(index, path, newest)
-        state.update(found)
+    state, absent = index.resolve(newest, paths)
+    if absent:
+        raise _absent(index, absent[0], newest)
     wanted = set(state)
     directories = {a for p in wanted for a in _ancestors(p)}
     directories.update(p for p in wanted if index.member(state[p]).type == "directory")
