@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import statistics
 import sys
 
+from ansible_collections.s3napback.s3napback.plugins.module_utils.compression import compressor
 from ansible_collections.s3napback.s3napback.plugins.module_utils.file_index import LISTING_ENV, LISTING_OPTIONS
 
 from .fragment import publish
@@ -29,7 +31,7 @@ from .measure import run_measured
 from .run import alternated
 
 LISTING = " ".join(option for option in LISTING_OPTIONS if option != "-vv")  # the engine's, -v apart
-INDEX_ZSTD = "zstd -3 -q --single-thread > /dev/null"
+INDEX_ZSTD = shlex.join(compressor("zstd").stage(None, parallel=False).argv) + " > /dev/null"  # the index's own
 
 
 def variants(tree: str, snapshot: str) -> dict[str, str]:
