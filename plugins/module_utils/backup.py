@@ -31,7 +31,7 @@ from .s3 import Bucket, ConnectedRun
 from .set_listing import Backup, Chain, SetListing, build_listing, chain_problem, fetched
 from .signature import Signer
 from .state import SetState
-from .upload import MIN_PART_SIZE, StreamUpload
+from .upload import MIN_PART_SIZE, StreamUpload, VolumeUpload
 
 INDEX_PART = MIN_PART_SIZE  # most indexes fit in one; a tree of a million files needs three
 
@@ -108,6 +108,7 @@ class BackupRun(ConnectedRun):
             request.state_dir, naming.set_id(request.connection.endpoint_url, request.bucket, self.prefix, self.name)
         )
         self.kept_locked: list[dict] = []  # expired backups an object lock still holds
+        self._volumes: list[str] = []  # the keys of the data stored by this run, once stored
         self.signer = Signer(request.keyring_home, request.gpg_sign_key) if request.gpg_sign_key else None
 
     def run(self) -> Outcome:
@@ -326,7 +327,7 @@ class BackupRun(ConnectedRun):
         request = self.request
         progress = self.progress
         report = (lambda size: progress("uploading", size)) if progress else None
-        with StreamUpload(
+        with VolumeUpload(
             self._s3,
             key,
             request.protection.data_arguments(until, kind),
@@ -347,9 +348,10 @@ class BackupRun(ConnectedRun):
             if index is not None:
                 index.finish(self.state.pending_snapshot)
             upload.complete()
+            self._volumes = [each for each, _size in upload.volumes]
             timings = _timings(results, time.monotonic() - streaming, reader.waited)
         if until is not None:
-            self._lock(key, until)
+            self._lock(until)
         return uploaded, results, timings
 
     def _store_index(self, key: str, index: IndexStream, until) -> dict:
@@ -362,18 +364,24 @@ class BackupRun(ConnectedRun):
                 uploaded = upload.feed(index.body)
                 upload.complete()
         except BaseException:
-            with contextlib.suppress(BackupError):
-                self._s3.delete(key)  # a data object without its index is not the backup asked for
+            self._delete_data()  # a data object without its index is not the backup asked for
             raise
         return {"key": index_key, "format": file_index.VERSION, "bytes": uploaded.size, "sha256": uploaded.sha256}
 
-    def _lock(self, key: str, until: datetime.datetime) -> None:
+    def _lock(self, until: datetime.datetime) -> None:
         try:
-            self._s3.lock(key, self.request.protection.object_lock_mode, until)
+            for volume in self._volumes:
+                self._s3.lock(volume, self.request.protection.object_lock_mode, until)
         except BackupError:
-            with contextlib.suppress(BackupError):
-                self._s3.delete(key)  # an object without its lock is not the backup asked for
+            self._delete_data()  # an object without its lock is not the backup asked for
             raise
+
+    def _delete_data(self) -> None:
+        """Delete the volumes of the data just stored, the first one last: a failure halfway
+        leaves a stray, which the next run clears."""
+        with contextlib.suppress(BackupError):
+            for volume in reversed(self._volumes):
+                self._s3.delete(volume)
 
     def _write_manifest(self, key: str, manifest: dict, extra: dict) -> None:
         try:
@@ -381,9 +389,10 @@ class BackupRun(ConnectedRun):
             self._s3.check_kept(manifest_key, self._s3.write_json(manifest_key, manifest, extra))
         except BackupError:
             # a data object without its manifest is no backup, and its index indexes nothing
-            for written in [key, *([naming.index_key(key)] if manifest.get("index") else [])]:
+            if manifest.get("index"):
                 with contextlib.suppress(BackupError):
-                    self._s3.delete(written)
+                    self._s3.delete(naming.index_key(key))
+            self._delete_data()
             raise
 
     def _rotate(self, listing: SetListing, key: str, dry_run: bool = False) -> list[str]:

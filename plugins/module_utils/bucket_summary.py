@@ -29,6 +29,9 @@ def _set_of(key: str) -> str | None:
     for suffix in (naming.MANIFEST_SUFFIX, naming.INDEX_SUFFIX):
         if basename.endswith(suffix):
             basename = basename[: -len(suffix)]
+    volume = naming.parse_volume_key(basename)
+    if volume is not None:
+        basename = volume[0]
     return directory + "/" if naming.parse_data_key(basename) else None
 
 
@@ -49,6 +52,7 @@ def describe_set(bucket: Bucket, set_prefix: str, objects: list, uploads: list, 
     problems += [f"manifest without its object: {k}" for k in listing.lonely_manifests]
     problems += [f"object without its manifest (a failed run?): {k}" for k in listing.strays]
     problems += [f"file index without its object: {k}" for k in listing.lonely_indexes]
+    problems += [f"volume without the first of its object: {k}" for k in listing.lonely_volumes]
     problems += [f"file index missing: {k}" for k in _missing_indexes(listing.backups)]
     problems += [f"unfinished upload: {u['key']} (upload id {u['upload_id']})" for u in uploads]
     newest = listing.newest

@@ -9,12 +9,14 @@ of its writes to the bucket it leaves one of:
 - a stray: a data object without its manifest, with its file index or without, killed after the
   data object was complete and before its manifest was written (an object without its manifest
   is not a backup: no restore reads it);
-- a lonely file index: killed while a failed run deleted its data object, then its index.
+- a lonely file index: killed while a failed run deleted its data object, then its index;
+- a lonely volume: a data's second or later volume without the first one, killed while the first
+  was still uploading, or while a failed run deleted the volumes.
 
 Each is billed and none restores. The next run of the set holds the set's lock, so no run of the
-set is behind them any more: it aborts every open upload, and removes the strays and lonely
-indexes newer than the newest backup, which only a run that never finished can have written. An
-older stray may be something else, a backup whose manifest someone deleted: it is reported
+set is behind them any more: it aborts every open upload, and removes the strays, lonely indexes
+and lonely volumes newer than the newest backup, which only a run that never finished can have
+written. An older stray may be something else, a backup whose manifest someone deleted: it is reported
 (``s3napback list``, ``s3napback_info``) and left to rotation, which removes it once it passes it.
 
 Under Object Lock a stray is locked from its upload's start like every data object, and cannot be
@@ -44,12 +46,13 @@ class Debris:
 
 def leftover_groups(listing: SetListing, remembered: list[str]) -> list[list[str]]:
     """The leftovers of killed runs to remove, one group of keys per stray (its index, then its
-    data object) or lonely index: those newer than the newest backup, and those an object lock
-    kept from an earlier run (``remembered``)."""
+    data's volumes, the first last), lonely index or lonely volume: those newer than the newest
+    backup, and those an object lock kept from an earlier run (``remembered``)."""
     newest = listing.newest.key if listing.newest else ""
     again = set(remembered)
     groups = [listing.stray_keys(key) for key in listing.strays if key > newest or key in again]
     groups += [[key] for key in listing.lonely_indexes if key > newest or key in again]
+    groups += [[key] for key in listing.lonely_volumes if key > newest or key in again]
     return groups
 
 

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The manifest beside every data object: what it holds, what it depends on, how to check it.
 
-A manifest is written only after its data object is complete, so a manifest means a whole backup.
+A manifest is written only after every volume of its data is stored, so a manifest means a whole
+backup; ``volumes`` says how many (manifests written before volumes have none: one).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def build_manifest(
         "encryption": {"type": "gpg", "recipients": recipients} if recipients else None,
         "bytes_in": bytes_in,
         "bytes_out": uploaded.size,
-        "parts": uploaded.parts,
+        "volumes": uploaded.parts,  # the data's objects: naming.volume_key
         "sha256": uploaded.sha256,
         "started": started,
         "finished": finished,

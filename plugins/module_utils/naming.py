@@ -18,11 +18,16 @@ from dataclasses import dataclass
 STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 MANIFEST_SUFFIX = ".json"
 INDEX_SUFFIX = ".index"  # a directory backup's file index (file_index.py)
+# A backup's data is a run of volumes: the first at the data key, the next ones beside it with the
+# number appended after a "~" (never in a data key's extension, so no listing takes one for a backup).
+VOLUME_MARK = "~"
+VOLUME_DIGITS = 5
 KINDS = ("full", "diff")
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~+-]{0,199}$")
 _CLEAN_COMPONENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+-]*$")
 _SLUG_UNSAFE_RE = re.compile(r"[^A-Za-z0-9.+-]+")
+_VOLUME_RE = re.compile(r"^(?P<data>.+)~(?P<number>\d{5,})$")
 _DATA_KEY_RE = re.compile(r"^(?P<stamp>\d{8}T\d{6}Z)-(?P<kind>full|diff)(?P<ext>(?:\.[a-z0-9]+)+)$")
 
 
@@ -104,6 +109,19 @@ def manifest_key(key: str) -> str:
 
 def index_key(key: str) -> str:
     return key + INDEX_SUFFIX
+
+
+def volume_key(key: str, number: int) -> str:
+    """The key of volume ``number`` (1-based) of the backup whose data key is ``key``."""
+    return key if number == 1 else f"{key}{VOLUME_MARK}{number:0{VOLUME_DIGITS}d}"
+
+
+def parse_volume_key(key: str) -> tuple[str, int] | None:
+    """The data key and the number of a backup's second or later volume, or None for any other key."""
+    match = _VOLUME_RE.match(key)
+    if not match or int(match["number"]) < 2:
+        return None
+    return match["data"], int(match["number"])
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from . import naming
 from .browse import encoded
 from .compression import decompressor_stage
 from .databases import database_loader
-from .download import read_object
+from .download import read_object, read_volumes
 from .errors import BackupError
 from .gpg import DecryptionKeys
 from .index_reader import NoIndex, read_chain
@@ -184,7 +184,7 @@ class RestoreRun(ConnectedRun):
     def _retrieved(self, needed: list[Backup], outcome: RestoreOutcome) -> bool:
         """Whether every object in ``needed`` can be read now; else the archived ones not yet asked
         for are asked for (in check mode, said to be), and with ``wait`` waited for."""
-        archived = survey(self._s3, [(backup.key, backup.size) for backup in needed])
+        archived = survey(self._s3, [volume for backup in needed for volume in backup.volumes])
         if not archived:
             return True
         retrieval = self.request.retrieval
@@ -271,6 +271,13 @@ class RestoreRun(ConnectedRun):
                 os.rename(selected, tree)
             work.put_tree_in_place()
 
+    def _data(self, backup: Backup):
+        """The bytes of ``backup``'s data, in order: its one object read as the version first seen,
+        or its volumes (whose count chain_at checked), checked by the SHA-256 of the whole."""
+        if len(backup.volumes) == 1:
+            return read_object(self._s3, backup.key)
+        return read_volumes(self._s3, backup.volumes)
+
     def _check_digest(self, backup: Backup, digest) -> None:
         if digest.hexdigest() != self.manifests[backup.key].get("sha256"):
             raise BackupError("restore", f"{backup.key} is damaged: its SHA-256 differs from its manifest's")
@@ -281,7 +288,7 @@ class RestoreRun(ConnectedRun):
         checked = 0
         for backup in chain:
             digest = hashlib.sha256()
-            for chunk in read_object(self._s3, backup.key):
+            for chunk in self._data(backup):
                 digest.update(chunk)
                 checked += len(chunk)
                 self.progress("checking", checked)
@@ -299,7 +306,7 @@ class RestoreRun(ConnectedRun):
         digest = hashlib.sha256()
         failure = None
         whole = True
-        chunks = read_object(self._s3, backup.key)
+        chunks = self._data(backup)
         with Pipeline(stages, feed=True, collect=False) as pipe, contextlib.closing(chunks):
             keys.release_fds()
             if pipe.stdin is None:

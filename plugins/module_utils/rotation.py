@@ -104,6 +104,7 @@ def _leftovers(listing: SetListing, orphans: list[Backup], oldest_kept: str) -> 
     keys += [k for stray in listing.strays if stray < oldest_kept for k in listing.stray_keys(stray)]
     keys += [k for k in listing.lonely_manifests if k < oldest_kept]
     keys += [k for k in listing.lonely_indexes if k < oldest_kept]
+    keys += [k for k in listing.lonely_volumes if k < oldest_kept]
     return keys
 
 

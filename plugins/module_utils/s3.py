@@ -13,6 +13,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import zlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -360,12 +361,15 @@ class Bucket:
         return ObjectVersion(reply["ContentLength"], reply["ETag"], reply.get("VersionId"))
 
     @_translated("reading {0}")
-    def read_range(self, key: str, version: ObjectVersion, first: int, last: int):
-        """The streaming body of bytes ``first`` to ``last`` (inclusive) of that ``version`` of ``key``."""
-        pinned = {"VersionId": version.version_id} if version.version_id else {}
-        reply = self.client.get_object(
-            Bucket=self.bucket, Key=key, Range=f"bytes={first}-{last}", IfMatch=version.etag, **pinned
-        )
+    def read_range(self, key: str, version: ObjectVersion | None, first: int, last: int):
+        """The streaming body of bytes ``first`` to ``last`` (inclusive) of ``key``: of that
+        ``version`` of it, unless None."""
+        pinned = {}
+        if version is not None:
+            pinned["IfMatch"] = version.etag
+            if version.version_id:
+                pinned["VersionId"] = version.version_id
+        reply = self.client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes={first}-{last}", **pinned)
         return reply["Body"]
 
     @_translated("listing unfinished uploads under {0}")
@@ -385,16 +389,16 @@ class Bucket:
         return uploads
 
     @_translated("writing {0}")
-    def write(self, key: str, body: bytes, extra: dict) -> Sent:
-        """Store ``body`` as ``key`` with one PutObject; return what was sent, for ``check_kept``.
-        Content-MD5 goes with it always: S3 requires it (or a declared checksum) of an upload into
-        a bucket with Object Lock retention, even with no checksum to send."""
-        sent = Sent()
-        sent.add(body)
-        md5 = base64.b64encode(hashlib.md5(body, usedforsecurity=False).digest()).decode()
-        self.client.put_object(
-            Bucket=self.bucket, Key=key, Body=body, ContentMD5=md5, **self._checksum(sent.crc32), **extra
-        )
+    def write(self, key: str, body, extra: dict, crc32: int | None = None) -> Sent:
+        """Store ``body`` as ``key`` with one PutObject; return what was sent, for ``check_kept``
+        (``crc32``: the body's, when the caller has it already). Without a CRC32 to send, a
+        Content-MD5 goes with it: S3 requires one or the other of an upload into a bucket with
+        Object Lock retention."""
+        sent = Sent(len(body), zlib.crc32(body) if crc32 is None else crc32)
+        integrity = self._checksum(sent.crc32)
+        if not integrity:
+            integrity = {"ContentMD5": base64.b64encode(hashlib.md5(body, usedforsecurity=False).digest()).decode()}
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=body, **integrity, **extra)
         return sent
 
     def _checksum(self, crc32: int) -> dict:

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """What a backup set holds in the bucket: backups, chains, and the debris of failed runs.
 
-A backup is a data object plus the manifest written after it; a chain is a full and the diffs that
+A backup is its data (one object, or volumes: naming.volume_key) plus the manifest written after
+it; a chain is a full and the diffs that
 followed it, each depending on the one before. Keys sort in creation order, so a listing alone
 gives the chains; manifests confirm them.
 """
@@ -21,8 +22,9 @@ class Backup:
     key: str
     kind: str
     stamp: datetime.datetime
-    size: int
+    size: int  # of its data: every volume's
     indexed: bool = False  # its file index is in the bucket
+    more_volumes: tuple[tuple[str, int], ...] = ()  # (key, size) of its second and later volumes
 
     @property
     def manifest_key(self) -> str:
@@ -33,10 +35,18 @@ class Backup:
         return naming.index_key(self.key)
 
     @property
+    def volumes(self) -> list[tuple[str, int]]:
+        """(key, size) of each volume of its data, in order."""
+        first = self.size - sum(size for _key, size in self.more_volumes)
+        return [(self.key, first), *self.more_volumes]
+
+    @property
     def keys(self) -> list[str]:
         """Its objects in the order rotation deletes them: the manifest first, so that a backup
-        half deleted is a stray, never a manifest pointing at nothing."""
-        return [self.manifest_key, *([self.index_key] if self.indexed else []), self.key]
+        half deleted is a stray, never a manifest pointing at nothing; its first volume last, so
+        that what a half-done deletion leaves is still a stray, with the volumes it has left."""
+        later = [key for key, _size in reversed(self.more_volumes)]
+        return [self.manifest_key, *([self.index_key] if self.indexed else []), *later, self.key]
 
 
 @dataclass
@@ -62,6 +72,8 @@ class SetListing:
     lonely_manifests: list[str] = field(default_factory=list)  # manifests whose data is gone
     lonely_indexes: list[str] = field(default_factory=list)  # file indexes whose data is gone
     stray_indexes: list[str] = field(default_factory=list)  # file indexes of strays: part of the stray
+    stray_volumes: dict[str, list[str]] = field(default_factory=dict)  # a stray's later volumes, by its key
+    lonely_volumes: list[str] = field(default_factory=list)  # later volumes whose first one is gone
 
     @property
     def newest(self) -> Backup | None:
@@ -72,7 +84,8 @@ class SetListing:
         that one half deleted is still a stray (a data object without manifest), never an index
         hidden behind a data object that is gone."""
         index = naming.index_key(key)
-        return [*([index] if index in self.stray_indexes else []), key]
+        later = list(reversed(self.stray_volumes.get(key, [])))
+        return [*([index] if index in self.stray_indexes else []), *later, key]
 
     def without(self, keys: list[str]) -> SetListing:
         """This listing once ``keys`` (leftovers, never a backup's) are deleted."""
@@ -83,6 +96,8 @@ class SetListing:
             [k for k in self.lonely_manifests if k not in gone],
             [k for k in self.lonely_indexes if k not in gone],
             [k for k in self.stray_indexes if k not in gone],
+            {k: [v for v in volumes if v not in gone] for k, volumes in self.stray_volumes.items() if k not in gone},
+            [k for k in self.lonely_volumes if k not in gone],
         )
 
     def chains(self) -> tuple[list[Chain], list[Backup]]:
@@ -106,13 +121,38 @@ class SetListing:
 
     def with_backup(self, backup: Backup) -> SetListing:
         backups = sorted([*self.backups, backup], key=lambda b: b.key)
-        return SetListing(backups, self.strays, self.lonely_manifests, self.lonely_indexes, self.stray_indexes)
+        return SetListing(
+            backups,
+            self.strays,
+            self.lonely_manifests,
+            self.lonely_indexes,
+            self.stray_indexes,
+            self.stray_volumes,
+            self.lonely_volumes,
+        )
+
+
+def _later_volumes(sizes: dict[str, int], prefix: str, listing: SetListing) -> dict[str, list[tuple[str, int]]]:
+    """The second and later volumes (key, size) of each data key in ``sizes``, in order; those
+    whose first volume is not there go into ``listing.lonely_volumes``."""
+    later: dict[str, list[tuple[str, int]]] = {}
+    for key in sorted(sizes):
+        volume = naming.parse_volume_key(key[len(prefix) :])
+        if volume is None or "/" in volume[0] or not naming.parse_data_key(volume[0]):
+            continue
+        data = prefix + volume[0]
+        if data in sizes:
+            later.setdefault(data, []).append((key, sizes[key]))
+        else:
+            listing.lonely_volumes.append(key)
+    return later
 
 
 def build_listing(objects: list[tuple[str, int]], prefix: str) -> SetListing:
     """Sort a set's objects (key, size) under ``prefix`` into backups and leftovers."""
     sizes = dict(objects)
     listing = SetListing()
+    later_volumes = _later_volumes(sizes, prefix, listing)
     for key in sorted(sizes):
         basename = key[len(prefix) :]
         if "/" in basename:
@@ -131,11 +171,15 @@ def build_listing(objects: list[tuple[str, int]], prefix: str) -> SetListing:
         parts = naming.parse_data_key(basename)
         if parts is None:
             continue
+        later = tuple(later_volumes.get(key, ()))  # in volume order: their numbers have equal digits
         if naming.manifest_key(key) in sizes:
             stamp = naming.parse_stamp(parts.stamp)
-            listing.backups.append(Backup(key, parts.kind, stamp, sizes[key], naming.index_key(key) in sizes))
+            size = sizes[key] + sum(each for _key, each in later)
+            listing.backups.append(Backup(key, parts.kind, stamp, size, naming.index_key(key) in sizes, later))
         else:
             listing.strays.append(key)
+            if later:
+                listing.stray_volumes[key] = [each for each, _size in later]
     return listing
 
 
@@ -153,7 +197,20 @@ def chain_problem(chain: Chain, read_manifest: Callable[[str], dict]) -> str | N
         parent = previous.key if previous else None
         if manifest.get("parent") != parent:
             return f"{backup.key} depends on {manifest.get('parent')}, not on {parent}"
+        missing = volumes_problem(backup, manifest)
+        if missing:
+            return missing
         previous = backup
+    return None
+
+
+def volumes_problem(backup: Backup, manifest: dict) -> str | None:
+    """Why the bucket does not hold every volume ``manifest`` names of ``backup``'s data, or None."""
+    count = manifest.get("volumes", 1)
+    numbers = range(1, count + 1) if isinstance(count, int) else ()
+    expected = [naming.volume_key(backup.key, number) for number in numbers]
+    if [key for key, _size in backup.volumes] != expected:
+        return f"{backup.key}: its manifest names {count} volumes of data, the bucket holds {len(backup.volumes)}"
     return None
 
 

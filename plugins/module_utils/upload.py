@@ -1,13 +1,17 @@
 # Copyright: s3napback contributors
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""A stream of unknown length into one S3 object: a multipart upload, or one PutObject when the
-whole stream fits in the first part.
+"""A stream of unknown length into S3: as volumes (several objects, one PutObject each), or as one
+object (a multipart upload, or one PutObject when the whole stream fits in the first part).
 
 Memory is bounded by (part size x (parts in flight + 1)): the next part is read from the pipe
 while earlier ones upload, and reading waits when ``concurrency`` parts are already in flight. Part sizes
 double every 1,000 parts, so 10,000 parts hold about 8 TiB with the default 8 MiB first part while
 a backup of a few GB stays at 8 MiB parts. The SHA-256 of the whole stream is computed on the way,
-and the CRC32s that the store is sent and that ``complete()`` checks what it kept against.
+and the CRC32s that the store is sent and that what it kept is checked against.
+
+A backup's data goes as volumes: a store completes a multipart upload by joining its parts, and
+some (s3rver, for one) copy every byte again to do it while the client waits; a volume is stored
+once, as it arrives. The file index goes as one object (it is read whole, and mostly small).
 """
 
 from __future__ import annotations
@@ -16,11 +20,13 @@ import concurrent.futures
 import hashlib
 import queue
 import signal
+import threading
 import time
 import zlib
 from dataclasses import dataclass
 from typing import Callable
 
+from . import naming
 from .errors import BackupError
 from .held_signals import signals_held
 from .s3 import Bucket
@@ -67,14 +73,9 @@ def _fill(stream, buffer: bytearray, wanted: int) -> int:
     return filled
 
 
-class StreamUpload:
-    """``with StreamUpload(bucket, key, extra) as upload: upload.feed(stream); ...; upload.complete()``.
-
-    Leaving the block without ``complete()`` aborts the upload: no object, no open upload left. The
-    multipart upload starts only once the stream fills its first part. A stream that ends within it
-    (most diffs) is held and stored by ``complete()`` with one PutObject, after the caller has
-    checked the pipe: one request instead of three, and nothing open for a killed run to leave.
-    """
+class _PartedUpload:
+    """A stream cut into parts of ``part_size(number, first_part)`` bytes, ``concurrency`` of them
+    uploading while the next one fills. What a part becomes is the subclass's: ``_send``."""
 
     def __init__(
         self,
@@ -91,16 +92,14 @@ class StreamUpload:
             raise BackupError("upload", f"the part size must be from {MIN_PART_SIZE} to {MAX_PART_SIZE} bytes")
         self.bucket, self.key, self.extra = bucket, key, extra
         self.first_part, self.concurrency = first_part, max(1, concurrency)
-        self.upload_id: str | None = None
         self._whole: bytes | None = None  # the stream, when it ended within its first part
-        self._parts: list[dict] = []
-        self._sent = Sent()
+        self._parts: list = []  # what each part's _send returned, in order
         self._completed = False
         self._failure: BaseException | None = None
         self._progress = progress or (lambda _size: None)
         self._limit = bandwidth_limit
 
-    def __enter__(self) -> StreamUpload:
+    def __enter__(self):
         return self
 
     def feed(self, stream) -> Uploaded:
@@ -132,15 +131,14 @@ class StreamUpload:
                     if filled == 0 and number > 1:
                         break
                     digest.update(memoryview(buffer)[:filled])
-                    self._sent.add(memoryview(buffer)[:filled])
+                    self._whole_stream_add(memoryview(buffer)[:filled])
                     size += filled
                     self._progress(size)
                     if number == 1 and filled < wanted:
                         self._whole = bytes(memoryview(buffer)[:filled])
                         self._pace(started, size)
                         break
-                    if self.upload_id is None:
-                        self._start()
+                    self._before_first_part()
                     futures.append(pool.submit(self._upload_part, number, buffer, filled, free))
                     self._pace(started, size)
                     if filled < wanted:
@@ -151,11 +149,11 @@ class StreamUpload:
                     future.cancel()
         return Uploaded(size, digest.hexdigest(), len(self._parts) or 1)
 
-    def _start(self) -> None:
-        # A SIGTERM handled while the upload is being created would lose its id, and the abort with
-        # it: it waits for the reply (at most the client's timeouts), then takes its course.
-        with signals_held(signal.SIGTERM, signal.SIGINT):
-            self.upload_id = self.bucket.start_multipart(self.key, self.extra)
+    def _whole_stream_add(self, data) -> None:
+        """Take ``data``, the stream's next bytes, into what is checked of the whole stream."""
+
+    def _before_first_part(self) -> None:
+        """Whatever must exist before the first part is sent."""
 
     def _pace(self, started: float, size: int) -> None:
         """Hold the stream back (and with it the whole pipe) to stay within the bandwidth limit."""
@@ -164,20 +162,100 @@ class StreamUpload:
             if ahead > 0:
                 time.sleep(ahead)
 
-    def _upload_part(self, number: int, buffer: bytearray, filled: int, free: queue.SimpleQueue) -> dict:
+    def _upload_part(self, number: int, buffer: bytearray, filled: int, free: queue.SimpleQueue):
         try:
             # A bytes-like body goes out in one sendall and is hashed in one call. A file-like body
             # costs an Expect: 100-continue round trip and is read back 16 KiB at a time in Python for
             # the signature, the checksum and the socket: most of the runner's CPU when measured.
             # Only a stream's last part is shorter than its buffer, so only it is copied.
             body = buffer if filled == len(buffer) else bytes(memoryview(buffer)[:filled])
-            self._sent.parts[number] = zlib.crc32(body)  # in this thread: zlib lets go of the GIL
-            return self.bucket.upload_part(self.key, self.upload_id, number, body, self._sent.parts[number])
+            return self._send(number, body, zlib.crc32(body))  # zlib lets go of the GIL
         except BaseException as exc:
             self._failure = exc
             raise
         finally:
             free.put(buffer)
+
+    def _send(self, number: int, body, crc32: int):
+        raise NotImplementedError
+
+
+class VolumeUpload(_PartedUpload):
+    """``with VolumeUpload(bucket, key, extra) as upload: upload.feed(stream); ...; upload.complete()``:
+    the stream as volumes, each part its own object (naming.volume_key), checked with one HEAD once
+    stored. Leaving the block without ``complete()`` deletes every volume stored. A stream that ends
+    within its first part is held and stored by ``complete()``, after the caller has checked the
+    pipe: nothing to delete when a stage failed."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._stored: list[str] = []  # volumes stored, maybe not yet checked: what a failure deletes
+        self._stored_lock = threading.Lock()
+
+    def _send(self, number: int, body, crc32: int) -> tuple[str, int]:
+        key = naming.volume_key(self.key, number)
+        with self._stored_lock:
+            self._stored.append(key)
+        sent = self.bucket.write(key, body, self.extra, crc32=crc32)
+        self.bucket.check_kept(key, sent)
+        return key, sent.size
+
+    @property
+    def volumes(self) -> list[tuple[str, int]]:
+        """(key, size) of every volume stored, in order."""
+        if self._whole is not None:
+            return [(self.key, len(self._whole))]
+        return list(self._parts)
+
+    def complete(self) -> None:
+        if self._whole is not None:
+            with self._stored_lock:
+                self._stored.append(self.key)
+            self.bucket.check_kept(self.key, self.bucket.write(self.key, self._whole, self.extra))
+        self._completed = True
+
+    def discard(self) -> None:
+        """Delete every volume stored, the first one last (so that what a failure here leaves
+        is a stray, which the next run clears)."""
+        for key in sorted(self._stored, reverse=True, key=lambda each: each != self.key):
+            self.bucket.delete(key)
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if not self._completed:
+            try:
+                self.discard()
+            except BackupError:
+                if exc_type is None:
+                    raise
+
+
+class StreamUpload(_PartedUpload):
+    """``with StreamUpload(bucket, key, extra) as upload: upload.feed(stream); ...; upload.complete()``.
+
+    Leaving the block without ``complete()`` aborts the upload: no object, no open upload left. The
+    multipart upload starts only once the stream fills its first part. A stream that ends within it
+    (most diffs) is held and stored by ``complete()`` with one PutObject, after the caller has
+    checked the pipe: one request instead of three, and nothing open for a killed run to leave.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.upload_id: str | None = None
+        self._sent = Sent()
+
+    def _whole_stream_add(self, data) -> None:
+        self._sent.add(data)
+
+    def _before_first_part(self) -> None:
+        if self.upload_id is None:
+            # A SIGTERM handled while the upload is being created would lose its id, and the abort
+            # with it: it waits for the reply (at most the client's timeouts), then takes its course.
+            with signals_held(signal.SIGTERM, signal.SIGINT):
+                self.upload_id = self.bucket.start_multipart(self.key, self.extra)
+
+    def _send(self, number: int, body, crc32: int) -> dict:
+        self._sent.parts[number] = crc32
+        return self.bucket.upload_part(self.key, self.upload_id, number, body, crc32)
 
     def complete(self) -> None:
         """Store the object, then check with one HEAD that the store keeps what was sent: on a

@@ -1,5 +1,5 @@
 """Every point where a crash leaves something behind, made deterministic: the fault proxy holds the
-chosen request (the CompleteMultipartUpload, the file index's PUT, the manifest's PUT, a rotation
+chosen request (the PUTs of the data's volumes, the file index's PUT, the manifest's PUT, a rotation
 DELETE, a restore's last GET), the whole process tree of the host command is killed with SIGKILL
 while it waits, and the request then goes on to S3 (the store did it, the client died before the
 reply) or is dropped (the client died before the store saw it). Each test checks what is left in
@@ -8,8 +8,10 @@ docs/RELIABILITY.md has the matrix."""
 
 import json
 import os
+import re
 import stat
 import sys
+import threading
 
 import pytest
 import yaml
@@ -20,16 +22,16 @@ from support.fixtures import bucket_contents, open_uploads
 from test_host_command import CRON_ENV, MODULE, s3napback
 
 MIB = 1024 * 1024
-BIG = 9 * MIB  # past the first part (8 MiB): the data object is a multipart upload
+BIG = 9 * MIB  # past the first part (8 MiB): the data is two volumes
 
 
 def data(path):
-    return path.endswith(".gpg")
+    return re.search(r"\.gpg(~\d+)?$", path) is not None
 
 
 # Which request each crash point holds: the first that matches.
 HELD = {
-    "complete": lambda method, path, query: method == "POST" and "uploadId" in query and data(path),
+    "volumes": lambda method, path, query: method == "PUT" and data(path),
     "index": lambda method, path, query: method == "PUT" and path.endswith(".index"),
     "manifest": lambda method, path, query: method == "PUT" and path.endswith(".json"),
     "rotation": lambda method, path, query: method == "DELETE" and path.endswith(".index"),
@@ -44,15 +46,23 @@ class HoldFirst:
     the host (its state files and lock), so a run on another endpoint would be another set."""
 
     def __init__(self):
-        self.matches, self.hold = None, Hold()
+        self.matches, self.holds, self.taken = None, [], 0
+        self.lock = threading.Lock()
 
     def arm(self, matches) -> Hold:
-        self.matches, self.hold = matches, Hold()
-        return self.hold
+        return self.arm_each(matches, 1)[0]
+
+    def arm_each(self, matches, count) -> list[Hold]:
+        """Hold the first ``count`` requests that ``matches`` picks."""
+        with self.lock:
+            self.matches, self.holds, self.taken = matches, [Hold() for _hold in range(count)], 0
+        return self.holds
 
     def __call__(self, method, path, query):
-        if self.matches and not self.hold.arrived.is_set() and self.matches(method, path, query):
-            return ("hold", self.hold)
+        with self.lock:
+            if self.matches and self.taken < len(self.holds) and self.matches(method, path, query):
+                self.taken += 1
+                return ("hold", self.holds[self.taken - 1])
         return None
 
 
@@ -74,16 +84,24 @@ def host_command(config, *args):
 def crash(proxied, matches, forward, *args):
     """Run the host command with ``args``, hold the request ``matches`` picks, kill the command's
     whole process tree while it waits, then forward or drop the request: the key it was for."""
+    (held,) = crash_each(proxied, matches, lambda _key: forward, 1, *args)
+    return held
+
+
+def crash_each(proxied, matches, forward, count, *args):
+    """``crash`` holding the first ``count`` requests ``matches`` picks, each forwarded or dropped
+    as ``forward(key)`` says: their keys, in the order they came."""
     config, _document, rule = proxied
-    hold = rule.arm(matches)
+    holds = rule.arm_each(matches, count)
     process = host_command(config, *args)
     try:
-        held = hold.wait()
+        held = [hold.wait().split("/", 2)[2] for hold in holds]  # without the bucket
     finally:
         _out, err = kill_group(process)
-    hold.release(forward)
+    for hold, key in zip(holds, held):
+        hold.release(forward(key))
     assert process.returncode == -9, err
-    return held.split("/", 2)[2]  # without the bucket
+    return held
 
 
 def state_of(tmp_path):
@@ -117,36 +135,45 @@ def assert_restores(config, tmp_path, keys, name="restored"):
     assert trees.differences(source, trees.picture(str(restored))) == []  # www's job excludes *.key
 
 
-# crash point, the held request forwarded: what the bucket holds beside the first full; the
-# uploads left open; what the next run removes (index and data, as suffixes of the killed key)
+# crash point, which requests are forwarded (by the suffix of their key: "" for the first volume);
+# what the bucket holds beside the first full and what the next run removes, as suffixes of the
+# killed backup's key
 BACKUP_CRASHES = [
-    ("complete", False, [], 1, []),
-    ("complete", True, [""], 0, [""]),
-    ("index", True, ["", ".index"], 0, [".index", ""]),
-    ("manifest", False, ["", ".index"], 0, [".index", ""]),
+    ("volumes", (), [], []),
+    ("volumes", ("", "~00002"), ["", "~00002"], ["~00002", ""]),
+    ("volumes", ("~00002",), ["~00002"], ["~00002"]),  # a lonely volume
+    ("volumes", ("",), [""], [""]),
+    ("index", (".index",), ["", "~00002", ".index"], [".index", "~00002", ""]),
+    ("manifest", (), ["", "~00002", ".index"], [".index", "~00002", ""]),
 ]
 
 
-@pytest.mark.parametrize(("point", "forward", "left", "uploads", "removed"), BACKUP_CRASHES)
+def suffix_of(key):
+    """What follows a backup's data key in ``key``: "" for the data key itself."""
+    return re.search(r"(~\d+|\.index|\.json)?$", key).group(0)
+
+
+@pytest.mark.parametrize(("point", "forwarded", "left", "removed"), BACKUP_CRASHES)
 def test_a_backup_killed_at_each_write_leaves_what_the_next_run_clears(
-    point, forward, left, uploads, removed, proxied, www, tmp_path, s3, bucket, keys
+    point, forwarded, left, removed, proxied, www, tmp_path, s3, bucket, keys
 ):
     config, first = proxied[0], www
     state = state_of(tmp_path)
-    held = crash(proxied, HELD[point], forward, "run", "www", "--force")
-    killed = held.removesuffix(".json").removesuffix(".index")
+    count = 2 if point == "volumes" else 1  # both volumes in flight: which the store kept is the case's
+    held = crash_each(proxied, HELD[point], lambda key: suffix_of(key) in forwarded, count, "run", "www", "--force")
+    killed = held[0].removesuffix(suffix_of(held[0]))
     assert bucket_contents(s3, bucket) == sorted(first + [killed + suffix for suffix in left])
-    assert len(open_uploads(s3, bucket)) == uploads
     assert state_of(tmp_path) == state  # the snapshot and the record as they were
     result = next_run(config, "--force")
     assert result["backup"]["kind"] == "diff" and result["backup"]["parent"] == first[0]
-    assert result["aborted_uploads"] == ([killed] if uploads else [])
+    assert result["aborted_uploads"] == []
     assert result["removed_strays"] == [killed + suffix for suffix in removed]
     made = [result["backup"][name] for name in ("key", "index_key", "manifest_key")]
+    made.append(result["backup"]["key"] + "~00002")
     assert bucket_contents(s3, bucket) == sorted(first + made) and open_uploads(s3, bucket) == []
     assert not [name for name in os.listdir(tmp_path / "state") if name.endswith(".new")]
     status = json.loads((tmp_path / "state" / "www.status.json").read_text())
-    assert (status["removed_strays"], status["aborted_uploads"]) == (len(removed), uploads)
+    assert (status["removed_strays"], status["aborted_uploads"]) == (len(removed), 0)
     assert_restores(config, tmp_path, keys)
 
 
@@ -159,12 +186,12 @@ def test_a_backup_killed_after_its_manifest_was_stored_is_whole_and_the_next_run
     state = state_of(tmp_path)
     held = crash(proxied, HELD["manifest"], True, "run", "www", "--force")
     killed = held.removesuffix(".json")
-    assert bucket_contents(s3, bucket) == sorted([*first, killed, killed + ".index", held])
+    assert bucket_contents(s3, bucket) == sorted([*first, killed, killed + ".index", held, killed + "~00002"])
     assert state_of(tmp_path) == state
     result = next_run(config, "--force")
     assert result["backup"]["kind"] == "full" and "not the newest backup" in result["reason"]
     assert result["removed_strays"] == [] and open_uploads(s3, bucket) == []
-    assert len(bucket_contents(s3, bucket)) == 9
+    assert len(bucket_contents(s3, bucket)) == 11  # the first full's 3 objects, then two of 4
     assert_restores(config, tmp_path, keys)
 
 

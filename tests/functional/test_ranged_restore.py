@@ -1,10 +1,12 @@
-"""Restores read each object as parallel ranged GETs: byte for byte over many ranges, a range that
-fails or breaks off is fetched again, a fault that persists fails the restore in bounded time and
-leaves nothing behind, and an object replaced during the read fails it instead of being spliced."""
+"""Restores read a backup's volumes as parallel ranged GETs: byte for byte over many ranges and
+volumes, a range that fails or breaks off is fetched again, a fault that persists fails the restore
+in bounded time and leaves nothing behind, an object replaced during the read fails it instead of
+being spliced, and a backup missing a volume is not restored at all."""
 
 import datetime
 import hashlib
 import os
+import re
 import time
 
 import pytest
@@ -14,13 +16,14 @@ from support.faulty_proxy import FaultyProxy
 from support.fixtures import ACCESS_KEY, SECRET_KEY
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils.backup import run_backup
-from ansible_collections.s3napback.s3napback.plugins.module_utils.download import read_object
+from ansible_collections.s3napback.s3napback.plugins.module_utils.download import read_object, read_volumes
 from ansible_collections.s3napback.s3napback.plugins.module_utils.errors import BackupError
 from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Bucket, Connection
 
 DAY = datetime.datetime(2026, 12, 10, 3, tzinfo=datetime.timezone.utc)
 MIB = 1024 * 1024
 SMALL_RANGE = 1 * MIB
+VOLUME = re.compile(r"\.gpg(~\d+)?$")  # the key of a volume of a backup's data
 
 
 def connection_to(url: str, **settings) -> Connection:
@@ -32,7 +35,7 @@ def data_gets(numbers, fault):
     seen = []
 
     def rule(method, path, _query):
-        if method == "GET" and path.endswith(".gpg"):
+        if method == "GET" and VOLUME.search(path):
             seen.append(path)
             return fault if len(seen) in numbers else None
         return None
@@ -42,7 +45,7 @@ def data_gets(numbers, fault):
 
 @pytest.fixture
 def backed_up(tmp_path, make_request):
-    """A full backup of a small tree and 50 MiB of random bytes: seven ranges of the default size."""
+    """A full backup of a small tree and 50 MiB of random bytes: seven volumes of the default size."""
     source = tmp_path / "source"
     trees.build_tree(str(source))
     trees.write(str(source / "big.bin"), os.urandom(50 * MIB))
@@ -50,15 +53,18 @@ def backed_up(tmp_path, make_request):
     return request, source, run_backup(request, now=DAY).backup["key"]
 
 
-def test_many_small_ranges_give_the_object_byte_for_byte(backed_up, s3, bucket):
+def test_many_small_ranges_give_the_volumes_byte_for_byte(backed_up, s3, bucket):
     request, _source, key = backed_up
-    whole = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=key)["Contents"]
+    volumes = [(o["Key"], o["Size"]) for o in listed if VOLUME.search(o["Key"])]
+    assert [name for name, _size in volumes] == [key] + [f"{key}~{number:05d}" for number in range(2, 8)]
+    whole = b"".join(s3.get_object(Bucket=bucket, Key=name)["Body"].read() for name, _size in volumes)
     digest, chunks = hashlib.sha256(), 0
-    for chunk in read_object(Bucket(request.connection, bucket), key, range_size=SMALL_RANGE, window=3):
+    for chunk in read_volumes(Bucket(request.connection, bucket), volumes, range_size=SMALL_RANGE, window=3):
         digest.update(chunk)
         chunks += 1
     assert digest.hexdigest() == hashlib.sha256(whole).hexdigest()
-    assert chunks == -(-len(whole) // SMALL_RANGE) > 50
+    assert chunks == sum(-(-size // SMALL_RANGE) for _name, size in volumes) > 50
 
 
 FAULTS = {
@@ -85,7 +91,7 @@ def test_a_persistent_fault_fails_in_bounded_time_and_leaves_nothing(case, backe
     with FaultyProxy(moto.port, data_gets(every_range_but_the_first, FAULTS[case])) as proxy:
         connection = connection_to(proxy.url, attempts=attempts)
         started = time.monotonic()
-        with pytest.raises(BackupError, match=rf"^s3: reading {key} failed") as failure:
+        with pytest.raises(BackupError, match=rf"^s3: reading {key}(~\d+)? failed") as failure:
             restore_set(request, keys, dest=str(tmp_path / "dest"), connection=connection)
         elapsed = time.monotonic() - started
     assert elapsed < attempts * 20 + 10, elapsed  # the bound docs/RELIABILITY.md gives, without stalls
@@ -99,7 +105,7 @@ def test_an_object_replaced_during_the_read_fails_it(backed_up, s3, bucket, moto
     seen = []
 
     def replace_before_the_second_range(method, path, _query):
-        if method == "GET" and path.endswith(".gpg"):
+        if method == "GET" and path.endswith(".gpg"):  # the first volume only
             seen.append(path)
             if len(seen) == 2:
                 s3.put_object(Bucket=bucket, Key=key, Body=b"another object")
@@ -110,3 +116,14 @@ def test_an_object_replaced_during_the_read_fails_it(backed_up, s3, bucket, moto
             for _chunk in reading:
                 pass
     assert len(seen) == 2
+
+
+def test_a_backup_missing_a_volume_is_not_restored(backed_up, keys, tmp_path, s3, bucket):
+    request, _source, key = backed_up
+    s3.delete_object(Bucket=bucket, Key=f"{key}~00004")
+    with pytest.raises(BackupError) as failure:
+        restore_set(request, keys, dest=str(tmp_path / "dest"))
+    assert str(failure.value) == (
+        f"restore: the chain is broken: {key}: its manifest names 7 volumes of data, the bucket holds 6"
+    )
+    assert not (tmp_path / "dest").exists()

@@ -21,14 +21,14 @@ MIB = 1024 * 1024
 
 
 def framing(target):
-    """A proxy rule that frames the bodies of ``target`` requests: "data" (object PUTs and parts),
-    "part" (parts only) or "manifest"."""
+    """A proxy rule that frames the bodies of ``target`` requests: "data" (every volume's PUT),
+    "volume" (the second volume's only) or "manifest"."""
 
     def rule(method, path, query):
         if method != "PUT" or path.count("/") < 2:
             return None
         manifest = path.endswith(".json")
-        if (target == "manifest") == manifest and (target != "part" or "partNumber" in query):
+        if (target == "manifest") == manifest and (target != "volume" or path.endswith("~00002")):
             return ("frame", None)
         return None
 
@@ -37,8 +37,8 @@ def framing(target):
 
 @pytest.mark.parametrize(
     "target, stream_size",
-    [("data", 0), ("part", 6 * MIB), ("manifest", 0)],
-    ids=["one put", "a multipart part", "the manifest"],
+    [("data", 0), ("volume", 6 * MIB), ("manifest", 0)],
+    ids=["one put", "a second volume", "the manifest"],
 )
 def test_an_object_the_store_did_not_keep_as_sent_fails_the_backup_and_is_removed(
     target, stream_size, tmp_path, make_request, moto, s3, bucket
