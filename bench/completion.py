@@ -1,10 +1,12 @@
 """``make bench-completion``: where a full backup's time goes on s3rver, for s3napback's host command
 and for the hand-rolled ``tar | zstd | gpg | aws s3 cp -`` alike.
 
-Both stream the data set to s3rver as 8 MiB parts, then ask it to complete the multipart upload.
-s3rver completes one by copying every part file into the object in its Node.js process while the
-client waits, so part of every full's wall time is the server's, and it varies. s3rver's own log
-says when each response ended and how long its request took. This script alternates full backups of
+Both stream the data set to s3rver as 8 MiB parts. The hand-rolled pipe's are the parts of one
+multipart upload, which it then asks s3rver to complete: s3rver completes one by copying every part
+file into the object in its Node.js process while the client waits, so part of that full's wall
+time is the server's, and it varies. The host command's are volumes, each its own object stored by
+one PutObject (since 2026-12-05): nothing to complete. s3rver's own log says when each response
+ended and how long its request took. This script alternates full backups of
 the two tools (one warm-up round, then ROUNDS rounds, the order reversed every other round;
 ``--level N`` adds the host command configured with zstd level N, ``--module`` the module) and
 splits each one's wall time: until the server had stored the last part, and the server completing
@@ -35,10 +37,12 @@ from .tools import Context, Manual, S3napbackHost, S3napbackModule
 # A response's line, "info: /key?partNumber=3&uploadId=... 200 1,234ms 0b": s3rver cuts koa-logger's
 # line after 16 characters, "  --> PUT /bench", so the method (and for a POST one more) is gone. A
 # URL with partNumber= is an UploadPart; one with only uploadId= completes (or aborts, or lists) an
-# upload, and neither tool aborts or lists one that succeeds.
+# upload, and neither tool aborts or lists one that succeeds. A URL of a data key without a query is
+# a volume's PutObject, or the HEAD that checks it.
 RESPONSE = re.compile(r"info: (\S+) (\d{3}) ([\d,]+)(ms|s) \S+$")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+VOLUME = re.compile(r"\.gpg(~\d+)?$")
 
 
 @dataclass(frozen=True)
@@ -73,10 +77,20 @@ class Split:
     completing_cpu_s: float  # the server's CPU time meanwhile
 
 
+def _volume(response: Response) -> bool:
+    return "?" not in response.url and VOLUME.search(response.url) is not None
+
+
 def split(started: float, result: Measurement, during: list[Response], cpu: CpuSamples) -> Split:
     parts = [r for r in during if "partNumber=" in r.url]
     completes = [r for r in during if _completes(r)]
-    if not parts or len(completes) != 1:
+    if not parts:  # volumes: stored once the last one's PUT (and HEAD) answered, nothing to complete
+        volumes = [r for r in during if _volume(r)]
+        if not volumes or completes:
+            raise RuntimeError(f"expected volumes and no multipart upload, saw {len(volumes)} and {len(completes)}")
+        stored = max(r.ended for r in volumes)
+        return Split(result.wall_s, result.cpu_s, stored - started, cpu.between(started, stored), 0.0, 0.0)
+    if len(completes) != 1:
         raise RuntimeError(f"expected parts and one completed multipart upload, saw {len(parts)} and {len(completes)}")
     done, stored = completes[0], max(r.ended for r in parts)
     return Split(
@@ -153,14 +167,14 @@ def _empty_bucket(url: str) -> None:
 
 
 def _logged(log: list[tuple[float, str]], seen: int, patience: float = 5.0) -> list[Response]:
-    """The responses in ``log`` since line ``seen``, once the completion's line is among them:
+    """The responses in ``log`` since line ``seen``, once the completion's (or a manifest's) is among them:
     s3rver logs a response as it finishes, and another thread appends to the log, so the line can
     come after the client has its answer. After ``patience`` seconds, whatever is there (split()
     says what is missing)."""
     deadline = time.monotonic() + patience
     while True:
         found = responses(log[seen:])
-        if any(map(_completes, found)) or time.monotonic() > deadline:
+        if any(_completes(r) or r.url.endswith(".json") for r in found) or time.monotonic() > deadline:
             return found
         time.sleep(0.05)
 
@@ -221,7 +235,7 @@ def render(results: dict[str, list[Split]], rounds: int, size: str) -> str:
     def ratio(value, splits: list[Split] = host) -> float:
         return statistics.median([value(s) for s in manual]) / statistics.median([value(s) for s in splits])
 
-    every = [s.completing_s for splits in results.values() for s in splits]
+    every = [s.completing_s for s in manual]
     # each round ran every tool once: how often the host command was the faster of the pair
     faster = sum(h.wall_s < m.wall_s for h, m in zip(host, manual))
     faster_parts = sum(h.parts_stored_s < m.parts_stored_s for h, m in zip(host, manual))
@@ -234,7 +248,8 @@ def render(results: dict[str, list[Split]], rounds: int, size: str) -> str:
         f"{ratio(lambda s: s.wall_s - s.completing_s):.2f}x on wall time less the server's completion. "
         f"Round by round, the host command was the faster of the two in {faster} of {len(host)} rounds on wall "
         f"time, and had every part stored first in {faster_parts} of {len(host)}. "
-        f"The completion of the same bytes took from {min(every):.2f} to {max(every):.2f} s across all runs.",
+        f"The hand-rolled pipe's completion took from {min(every):.2f} to {max(every):.2f} s; the host command "
+        "stores volumes, with nothing to complete.",
     ]
     for name, splits in results.items():
         if name == S3napbackModule.name:

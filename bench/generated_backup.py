@@ -47,7 +47,7 @@ class GeneratedSource(BaseSource):
     def describe(self) -> dict:
         return {"type": self.type, "bytes": self.size}
 
-    def prepare(self, kind: str, state) -> Prepared:
+    def prepare(self, kind: str, state, index=None) -> Prepared:
         return Prepared(Stage("generate", ["bash", "-c", GENERATE, "generate", str(self.size), GENERATOR_KEY]))
 
     def bytes_in(self, result) -> int:

@@ -1,13 +1,15 @@
-"""An S3 endpoint that receives multipart uploads and throws their bytes away, for backups bigger
-than moto can hold.
+"""An S3 endpoint that receives uploads (a backup's volumes, multipart uploads) and throws their bytes
+away, for backups bigger than moto can hold.
 
 moto keeps every object in memory and joins a multipart upload's parts into one bytearray on
 completion (FakeMultipart.complete): an 8 GB upload needs more than 8 GB of moto's memory. This
 sink hashes each part's bytes as they arrive, in part order (parts come in on several connections;
 the few that arrive early wait in memory for their turn), and keeps only each object's size and
 SHA-256, so that a benchmark can check that what was stored is what the backup says it stored.
-Small objects (manifests, under ``KEEP_BYTES``) are kept whole. It speaks just the calls a backup
-into one bucket makes, path-style, and ignores signatures.
+Small objects (manifests, under ``KEEP_BYTES``) are kept whole. A backup's volumes (``KEY``,
+``KEY~00002`` ...) are hashed the same way, in volume order, into what the report says of ``KEY``:
+the size and SHA-256 of the backup's whole data. It speaks just the calls a backup into one bucket
+makes, path-style, and ignores signatures.
 
 ``with SinkServer() as sink:`` runs it in a process of its own, so that its memory is not the
 backup's, at ``sink.url`` with one bucket, ``BUCKET``; ``sink.report()`` is ``{key: {"size": n,
@@ -20,6 +22,7 @@ import hashlib
 import http.server
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -35,6 +38,7 @@ from .servers import BUCKET
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KEEP_BYTES = 1 << 20
+VOLUME = re.compile(r"^(?P<key>.+)~(?P<number>\d{5,})$")
 XMLNS = 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"'
 
 
@@ -74,9 +78,24 @@ class Sink:
         self.bucket = bucket
         self.objects: dict[str, Stored] = {}
         self.uploads: dict[str, Upload] = {}
+        self.volumes: dict[str, Upload] = {}  # every object's key -> its volumes, hashed in order
+        self.lock = threading.Lock()
+
+    def add_volume(self, key: str, body: bytes, md5: bytes) -> None:
+        match = VOLUME.match(key)
+        first, number = (match["key"], int(match["number"])) if match else (key, 1)
+        with self.lock:
+            volumes = self.volumes.get(first)
+            if volumes is None or number == 1:  # a key stored again starts over
+                volumes = self.volumes[first] = Upload(first)
+        volumes.add(number, body, md5)
 
     def report(self) -> dict:
-        return {key: {"size": stored.size, "sha256": stored.sha256} for key, stored in self.objects.items()}
+        found = {key: {"size": stored.size, "sha256": stored.sha256} for key, stored in self.objects.items()}
+        for key, volumes in self.volumes.items():
+            if key in found and volumes.next_part > 2 and not volumes.early:
+                found[key] = {"size": volumes.size, "sha256": volumes.digest.hexdigest()}
+        return found
 
 
 def _xml(root: str, inner: str) -> bytes:
@@ -189,7 +208,9 @@ def _handler(sink: Sink):
             self._reply(204)
 
         def put_object(self, key, _query, body):
-            etag = f'"{hashlib.md5(body).hexdigest()}"'  # noqa: S324
+            md5 = hashlib.md5(body).digest()  # noqa: S324 (S3's ETag is MD5)
+            etag = f'"{md5.hex()}"'
+            sink.add_volume(key, body, md5)
             kept = body if len(body) <= KEEP_BYTES else None
             sink.objects[key] = Stored(len(body), hashlib.sha256(body).hexdigest(), etag, kept)
             self._reply(200, headers={"ETag": etag})

@@ -63,10 +63,22 @@ def test_split_the_wall_time_at_the_last_part_and_the_completion():
     assert measured.completing_cpu_s == pytest.approx(15.5 - 10.9)
 
 
-def test_split_refuses_a_run_that_made_no_multipart_upload():
-    single = [(1.0, GREEN_INFO + "/dir/k.gpg 200 30ms 0b")]
-    with pytest.raises(RuntimeError, match="saw 0 and 0"):
-        split(0.0, Measurement(1.0, 1.0, 0, 0, 0, "", ""), responses(single), FixedCpu([(0.0, 0.0)]))
+def test_split_volumes_at_the_last_one_stored_with_nothing_to_complete():
+    volumes = [
+        (100.4, GREEN_INFO + "/dir/k.gpg 200 30ms 0b"),  # a PutObject, or the HEAD after it
+        (100.9, GREEN_INFO + "/dir/k.gpg~00002 200 28ms 0b"),
+        (101.0, GREEN_INFO + "/dir/k.gpg.json 200 3ms 0b"),
+    ]
+    cpu = FixedCpu([(100.0, 10.0), (100.9, 11.5), (101.0, 11.6)])
+    measured = split(100.0, Measurement(1.2, 2.0, 0, 0, 0, "", ""), responses(volumes), cpu)
+    assert measured.parts_stored_s == pytest.approx(0.9) and measured.parts_cpu_s == pytest.approx(1.5)
+    assert (measured.completing_s, measured.completing_cpu_s) == (0.0, 0.0)
+
+
+def test_split_refuses_a_run_that_stored_neither_parts_nor_volumes():
+    manifest_only = [(1.0, GREEN_INFO + "/dir/k.gpg.json 200 30ms 0b")]
+    with pytest.raises(RuntimeError, match="expected volumes and no multipart upload, saw 0 and 0"):
+        split(0.0, Measurement(1.0, 1.0, 0, 0, 0, "", ""), responses(manifest_only), FixedCpu([(0.0, 0.0)]))
 
 
 def test_logged_waits_for_the_completion_line_that_comes_after_the_answer():

@@ -109,6 +109,7 @@ class BackupRun(ConnectedRun):
         )
         self.kept_locked: list[dict] = []  # expired backups an object lock still holds
         self._volumes: list[str] = []  # the keys of the data stored by this run, once stored
+        self._index_stored = False
         self.signer = Signer(request.keyring_home, request.gpg_sign_key) if request.gpg_sign_key else None
 
     def run(self) -> Outcome:
@@ -294,8 +295,9 @@ class BackupRun(ConnectedRun):
             if self.signer:
                 manifest = self.signer.sign(manifest)
             self._write_manifest(key, manifest, request.protection.manifest_arguments(until))
-        except BaseException:
+        except BaseException:  # a failure, or SIGTERM, anywhere before the manifest was kept
             self.state.discard()
+            self._delete_stored(key)
             raise
         finally:
             if prepared is not None:
@@ -355,45 +357,30 @@ class BackupRun(ConnectedRun):
         return uploaded, results, timings
 
     def _store_index(self, key: str, index: IndexStream, until) -> dict:
-        """Upload the file index beside the data object (which goes too if this fails): what the
-        manifest records of it."""
+        """Upload the file index beside the data: what the manifest records of it."""
         index_key = naming.index_key(key)
-        try:
-            arguments = self.request.protection.manifest_arguments(until)
-            with StreamUpload(self._s3, index_key, arguments, first_part=INDEX_PART, concurrency=2) as upload:
-                uploaded = upload.feed(index.body)
-                upload.complete()
-        except BaseException:
-            self._delete_data()  # a data object without its index is not the backup asked for
-            raise
+        arguments = self.request.protection.manifest_arguments(until)
+        with StreamUpload(self._s3, index_key, arguments, first_part=INDEX_PART, concurrency=2) as upload:
+            uploaded = upload.feed(index.body)
+            upload.complete()
+        self._index_stored = True
         return {"key": index_key, "format": file_index.VERSION, "bytes": uploaded.size, "sha256": uploaded.sha256}
 
     def _lock(self, until: datetime.datetime) -> None:
-        try:
-            for volume in self._volumes:
-                self._s3.lock(volume, self.request.protection.object_lock_mode, until)
-        except BackupError:
-            self._delete_data()  # an object without its lock is not the backup asked for
-            raise
+        for volume in self._volumes:
+            self._s3.lock(volume, self.request.protection.object_lock_mode, until)
 
-    def _delete_data(self) -> None:
-        """Delete the volumes of the data just stored, the first one last: a failure halfway
-        leaves a stray, which the next run clears."""
+    def _delete_stored(self, key: str) -> None:
+        """Delete what this run stored of a backup that is not one (data without its index, its
+        lock or its manifest): the index, then the volumes, the first one last, so that what a
+        failure halfway leaves is a stray or a lonely index, which the next run clears."""
+        stored = [naming.index_key(key)] if self._index_stored else []
         with contextlib.suppress(BackupError):
-            for volume in reversed(self._volumes):
-                self._s3.delete(volume)
+            self._s3.delete_in_order([*stored, *reversed(self._volumes)])
 
     def _write_manifest(self, key: str, manifest: dict, extra: dict) -> None:
-        try:
-            manifest_key = naming.manifest_key(key)
-            self._s3.check_kept(manifest_key, self._s3.write_json(manifest_key, manifest, extra))
-        except BackupError:
-            # a data object without its manifest is no backup, and its index indexes nothing
-            if manifest.get("index"):
-                with contextlib.suppress(BackupError):
-                    self._s3.delete(naming.index_key(key))
-            self._delete_data()
-            raise
+        manifest_key = naming.manifest_key(key)
+        self._s3.check_kept(manifest_key, self._s3.write_json(manifest_key, manifest, extra))
 
     def _rotate(self, listing: SetListing, key: str, dry_run: bool = False) -> list[str]:
         """Delete what the retention lets go (or, ``dry_run``, only say what that is)."""
@@ -403,20 +390,13 @@ class BackupRun(ConnectedRun):
                 versions = self._unlocked_versions(group)
                 if versions is None:
                     continue  # an object lock holds part of it: the whole chain stays
-                for expired in group:
-                    if not dry_run:
-                        self._delete(expired, versions.get(expired))
-                    deleted.append(expired)
+                if not dry_run:
+                    self._s3.delete_in_order(group, versions)
+                deleted += group
             except BackupError as exc:
                 stored = "nothing was stored" if dry_run else f"backup {key} is stored"
                 raise BackupError("rotation", f"{exc.cause} ({stored})") from exc
         return deleted
-
-    def _delete(self, key: str, version: str | None) -> None:
-        if version:
-            self._s3.delete_version(key, version)
-        else:
-            self._s3.delete(key)
 
     def _unlocked_versions(self, group: list[str]) -> dict | None:
         """With object lock in use, each key's version to delete (a plain delete would only hide a

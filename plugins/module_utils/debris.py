@@ -76,10 +76,9 @@ class DebrisCleaner:
             if versions is None:
                 kept.append(group[-1])
                 continue
-            for key in group:
-                if not dry_run:
-                    self._delete(key, versions.get(key))
-                debris.removed_strays.append(key)
+            if not dry_run:
+                self.bucket.delete_in_order(group, versions)
+            debris.removed_strays += group
         if not dry_run:
             self.state.keep_locked_strays(kept)
         return debris
@@ -98,9 +97,3 @@ class DebrisCleaner:
             versions[key] = version
         debris.locked_strays += locked
         return None if locked else versions
-
-    def _delete(self, key: str, version: str | None) -> None:
-        if version:
-            self.bucket.delete_version(key, version)
-        else:
-            self.bucket.delete(key)

@@ -205,12 +205,17 @@ def chain_problem(chain: Chain, read_manifest: Callable[[str], dict]) -> str | N
 
 
 def volumes_problem(backup: Backup, manifest: dict) -> str | None:
-    """Why the bucket does not hold every volume ``manifest`` names of ``backup``'s data, or None."""
+    """Why the bucket does not hold every volume ``manifest`` names of ``backup``'s data, and only
+    those, or None."""
     count = manifest.get("volumes", 1)
-    numbers = range(1, count + 1) if isinstance(count, int) else ()
-    expected = [naming.volume_key(backup.key, number) for number in numbers]
-    if [key for key, _size in backup.volumes] != expected:
-        return f"{backup.key}: its manifest names {count} volumes of data, the bucket holds {len(backup.volumes)}"
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        return f"{backup.key}: its manifest's volumes ({count!r}) is not a count"
+    held = {key for key, _size in backup.volumes}
+    missing = next((n for n in range(1, count + 1) if naming.volume_key(backup.key, n) not in held), None)
+    if missing is not None:
+        return f"{backup.key}: volume {missing} of the {count} its manifest names is not in the bucket"
+    if len(held) > count:
+        return f"{backup.key}: the bucket holds {len(held)} volumes of it, its manifest names {count}"
     return None
 
 

@@ -217,8 +217,8 @@ class VolumeUpload(_PartedUpload):
     def discard(self) -> None:
         """Delete every volume stored, the first one last (so that what a failure here leaves
         is a stray, which the next run clears)."""
-        for key in sorted(self._stored, reverse=True, key=lambda each: each != self.key):
-            self.bucket.delete(key)
+        later = sorted((key for key in self._stored if key != self.key), reverse=True)
+        self.bucket.delete_in_order([*later, *([self.key] if self.key in self._stored else [])])
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if not self._completed:

@@ -15,18 +15,19 @@ description:
     deletes the oldest backup chains beyond O(fulls). With several databases, V(all) of them, or
     O(svn_parent), it does so for each, each its own backup set.
   - The data never touches the local disk. C(tar) streams into C(zstd) (or C(gzip)), into
-    C(gpg --encrypt) to the public key of O(gpg_recipient), into an S3 multipart upload. Memory
-    stays bounded whatever the size of the backup. A stream that fits in the first part is sent
-    as one PutObject instead, once every stage of the pipe has exited well.
+    C(gpg --encrypt) to the public key of O(gpg_recipient), into S3 as volumes of 8 MiB, each
+    stored with one PutObject as the stream goes (C(KEY), then C(KEY~00002), C(KEY~00003) ...).
+    Memory stays bounded whatever the size of the backup. A stream that fits in the first volume
+    is sent only once every stage of the pipe has exited well.
   - Backups form chains. A chain starts with a C(full) backup. Up to O(diffs) C(diff) backups
     follow it, each holding the changes since the one before (GNU tar C(--listed-incremental), or
     C(svnadmin dump --incremental) from the revision after the last one stored).
     A new chain starts every O(diffs)+1 periods, or sooner when the chain is broken.
   - One backup per period of O(frequency) days (UTC) at most. A second run in the same period
     changes nothing unless O(force=true).
-  - Any failing stage (tar, the compressor, gpg, the upload) fails the task. The partial upload is
-    aborted and the local incremental state is left as it was, so the next run is correct.
-  - Each data object gets a JSON manifest beside it (kind, parent, sizes, SHA-256). Keys are
+  - Any failing stage (tar, the compressor, gpg, the upload) fails the task. The volumes already
+    stored are deleted and the local incremental state is left as it was, so the next run is correct.
+  - Each backup gets a JSON manifest beside it (kind, parent, sizes, volumes, SHA-256). Keys are
     C(<prefix>/<name>/<UTC timestamp>-<full|diff>.tar[.zst|.gz][.gpg]).
 author:
   - s3napback developers (@s3napback)
@@ -453,7 +454,7 @@ backup:
   type: dict
   contains:
     key:
-      description: The data object's key.
+      description: The backup's key, that of its data's first volume.
       type: str
       returned: success
       sample: web1.example.com/dir-etc/20261126T031500Z-diff.tar.zst.gpg
@@ -532,8 +533,8 @@ rotated:
     - web1.example.com/dir-etc/20261001T031500Z-full.tar.zst.gpg
 aborted_uploads:
   description:
-    - Keys of unfinished multipart uploads left by an earlier, killed run of this set, now aborted
-      (in check mode, those that would be).
+    - Keys of unfinished multipart uploads (of a file index) left by an earlier, killed run of this
+      set, now aborted (in check mode, those that would be).
     - Every run clears what killed runs left before anything else, whether or not a backup is due.
   returned: for one set
   type: list
@@ -542,9 +543,9 @@ aborted_uploads:
 removed_strays:
   description:
     - Keys removed (in check mode, that would be) because a killed run left them, in the order
-      removed. A stray is a data object without its manifest (a run killed after its object was
-      complete and before its manifest was written), with its file index; a lonely file index
-      goes too.
+      removed. A stray is data without its manifest (a run killed before its manifest was
+      written): its volumes, with its file index; a lonely file index, or a volume without the
+      first one, goes too.
     - Only those newer than the set's newest backup, which no finished run can have written. An
       older stray is left to rotation; M(s3napback.s3napback.s3napback_info) reports it.
   returned: for one set

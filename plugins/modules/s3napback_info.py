@@ -14,7 +14,8 @@ description:
     host's. For each set it gives the source, the chains (a full and its diffs), the newest backup
     with its age, the stored bytes, and any problem found.
   - The problems it reports are a diff without its full, a manifest without its object, an object
-    without its manifest, and an unfinished multipart upload.
+    without its manifest, a volume without the first of its object, and an unfinished multipart
+    upload.
   - Only reads; it changes neither the bucket nor any file. The output is shaped for
     M(ansible.builtin.assert) in monitoring playbooks.
   - M(s3napback.s3napback.s3napback_report) writes the same listing as an HTML page for people, and

@@ -230,3 +230,25 @@ def test_a_storage_class_the_store_refuses_fails_the_backup_in_one_line_and_writ
     with pytest.raises(BackupError, match=r"^s3: writing host1/\S+-full\.tar\.zst\.gpg failed: InvalidStorageClass: "):
         run_backup(request, now=DAY)
     assert s3rver_tls.client().list_objects_v2(Bucket=bucket).get("KeyCount") == 0
+
+
+def test_every_volume_of_a_cold_full_is_asked_for_and_the_restore_reads_them_all(
+    tmp_path, make_request, moto, s3, bucket, keys
+):
+    source = tmp_path / "source"
+    trees.build_tree(str(source))
+    trees.write(str(source / "big.bin"), os.urandom(11 * 1024 * 1024))
+    protection = Protection(storage_class_fulls="DEEP_ARCHIVE")
+    request = make_request(source, protection=protection, part_size=5 * 1024 * 1024)
+    full = run_backup(request, now=DAY).backup["key"]
+    volumes = [full, f"{full}~00002", f"{full}~00003"]
+    assert [s3.head_object(Bucket=bucket, Key=key).get("StorageClass") for key in volumes] == ["DEEP_ARCHIVE"] * 3
+    dest = tmp_path / "restored"
+    with FaultyProxy(moto.port, lambda *_request: None) as proxy:
+        first = run_restore(restore_request(request, keys, through(proxy), dest=str(dest)))
+        asked = sorted(p.rsplit("/", 1)[1].split("?")[0] for m, p, _h in proxy.requests if m == "POST")
+    assert first.pending and sorted(first.retrieval["requested"]) == volumes and first.retrieval["objects"] == 3
+    assert asked == [key.rsplit("/", 1)[1] for key in volumes]
+    again = run_restore(restore_request(request, keys, dest=str(dest)))  # moto restored them at once
+    assert not again.pending and sorted(again.retrieval["ready"]) == volumes
+    assert trees.differences(trees.picture(str(source)), trees.picture(str(dest))) == []

@@ -9,6 +9,7 @@ docs/RELIABILITY.md has the matrix."""
 import json
 import os
 import re
+import signal
 import stat
 import sys
 import threading
@@ -291,3 +292,31 @@ def test_a_dump_killed_at_its_last_get_leaves_no_file_and_its_work_for_the_next_
     other = tmp_path / "other.tar"
     assert s3napback(config, "restore", "www", "--dump-to", str(other), "--gpg-home", keys.secret_home).returncode == 0
     assert dump.read_bytes() == other.read_bytes()
+
+
+@pytest.mark.parametrize("point", ["index", "manifest"])
+def test_a_backup_stopped_by_sigterm_after_its_data_was_stored_deletes_it(
+    point, proxied, www, tmp_path, s3, bucket, keys
+):
+    """SIGTERM while the index's or the manifest's PUT waits (the data's volumes all stored): the
+    run unwinds, deletes what it stored and leaves the state, so nothing is left for the next one."""
+    config, _document, rule = proxied
+    state = state_of(tmp_path)
+    hold = rule.arm(HELD[point])
+    process = host_command(config, "run", "www", "--force")
+    try:
+        held = hold.wait().split("/", 2)[2]
+        process.send_signal(signal.SIGTERM)
+        hold.release(False)  # as if the store never saw it: the client's wait ends with a reset
+        _out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            kill_group(process)
+    assert process.returncode == 143, err
+    assert "stopped by SIGTERM" in err
+    killed = held.removesuffix(suffix_of(held))
+    assert bucket_contents(s3, bucket) == www, f"{killed} left behind"
+    assert state_of(tmp_path) == state
+    result = next_run(config, "--force")
+    assert result["backup"]["kind"] == "diff" and result["removed_strays"] == [] and result["aborted_uploads"] == []
+    assert_restores(config, tmp_path, keys)

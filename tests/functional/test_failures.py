@@ -4,6 +4,7 @@ import contextlib
 import dataclasses
 import datetime
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -145,7 +146,9 @@ def test_a_directory_vanishing_before_tar_reads_it_fails_the_run_cleanly(tmp_pat
     assert bucket_contents(s3, bucket) == objects and open_uploads(s3, bucket) == []
 
 
-def test_an_s3_error_mid_upload_aborts_it_and_leaves_state_unchanged(tmp_path, make_request, moto, s3, bucket):
+def test_an_s3_error_mid_upload_deletes_the_volumes_stored_and_leaves_state_unchanged(
+    tmp_path, make_request, moto, s3, bucket
+):
     source = tmp_path / "source"
     trees.build_tree(str(source))
     request = make_request(source)
@@ -154,15 +157,23 @@ def test_an_s3_error_mid_upload_aborts_it_and_leaves_state_unchanged(tmp_path, m
     state_dir = str(tmp_path / "state")
     before, objects = state_files(state_dir), bucket_contents(s3, bucket)
 
-    def refuse_second_part(method, path, query):
-        return (403, "AccessDenied") if method == "PUT" and query.get("partNumber") == ["2"] else None
+    def refuse_second_volume(method, path, query):
+        return (403, "AccessDenied") if method == "PUT" and path.endswith(".gpg~00002") else None
 
     # Through the proxy the endpoint differs, so it is another set's state: that run is a full.
-    with FaultyProxy(moto.port, refuse_second_part) as proxy:
+    with FaultyProxy(moto.port, refuse_second_volume) as proxy:
         failing = make_request(source, endpoint_url=proxy.url, part_size=5 * 1024 * 1024)
-        with pytest.raises(BackupError, match=r"^s3: access denied to uploading part 2 of host1/.*-full.tar.zst.gpg$"):
+        refused = r"^s3: access denied to writing (host1/\S+-full\.tar\.zst\.gpg)~00002$"
+        with pytest.raises(BackupError, match=refused) as failure:
             run_backup(failing, now=DAY + datetime.timedelta(days=1))
-        assert proxy.faults >= 1
+        assert proxy.faults == 1  # access denied is not retried
+    key = re.match(refused, str(failure.value)).group(1)
+    requests = [(method, path.split("/", 2)[-1]) for method, path, _headers in proxy.requests]  # without the bucket
+    # The first volume was stored while the second was refused; it is deleted last, after the later
+    # volumes (by DELETE, or by DeleteObjects: a POST to the bucket itself).
+    deleting = [(method, each) for method, each in requests if method == "DELETE" or (method, each) == ("POST", bucket)]
+    assert ("PUT", key) in requests and deleting[-1:] == [("DELETE", key)]
+    assert {each for method, each in deleting if method == "DELETE"} <= {key, f"{key}~00002", f"{key}~00003"}
     assert state_files(state_dir) == before
     assert bucket_contents(s3, bucket) == objects and open_uploads(s3, bucket) == []
     retried = run_backup(request, now=DAY + datetime.timedelta(days=1))

@@ -105,3 +105,24 @@ def test_the_guides_one_file_commands_find_the_newest_copy_and_extract_it(tmp_pa
     extracted = run_block("one-file", moto, keys, BUCKET=bucket, HOLDER=holder, FILE="etc/app.conf", DEST=str(dest))
     assert extracted.returncode == 0, extracted.stderr
     assert trees.picture(str(dest))[b"etc/app.conf"] == picture[b"etc/app.conf"]
+
+
+def test_the_guides_commands_follow_a_backup_of_several_volumes(tmp_path, make_request, moto, s3, bucket, keys):
+    """A full longer than its part: s3cat.py streams its volumes after it, so the same check and
+    restore blocks give it back; with a volume gone, the restore stops at that backup."""
+    source = tmp_path / "source"
+    trees.build_tree(str(source))
+    trees.write(str(source / "big.bin"), os.urandom(11 * 1024 * 1024))
+    request = make_request(source, part_size=5 * 1024 * 1024)
+    key = run_backup(request, now=DAY).backup["key"]
+    assert chain_keys(s3, bucket, f"host1/{request.set_name}/") == [key]
+    assert {f"{key}~00002", f"{key}~00003"} <= {o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
+    sound = run_block("check", moto, keys, BUCKET=bucket, KEYS=key)
+    assert (sound.returncode, sound.stdout) == (0, ""), sound.stderr
+    dest = tmp_path / "restored"
+    done = run_block("restore", moto, keys, BUCKET=bucket, KEYS=key, DEST=str(dest))
+    assert done.returncode == 0, done.stderr
+    assert trees.differences(trees.picture(str(source)), trees.picture(str(dest))) == []
+    s3.delete_object(Bucket=bucket, Key=f"{key}~00002")
+    gap = run_block("restore", moto, keys, BUCKET=bucket, KEYS=key, DEST=str(tmp_path / "gap"))
+    assert f"volume 2 of {key} is missing" in gap.stderr and f"stopped at {key}\n" in gap.stderr

@@ -1,7 +1,7 @@
 """Processes killed mid-run: each pipeline stage with SIGKILL, and the host command itself with
-SIGTERM and SIGKILL. After each, nothing half-made is recorded: no backup object or manifest, no
-open upload (but SIGKILL's, which the next run aborts), the state as it was, the lock released,
-and the next run makes a backup that restores to the source.
+SIGTERM and SIGKILL. After each, nothing half-made is recorded: no volume of the data, manifest or
+open upload (but the volumes SIGKILL leaves, which `list` reports and the next run removes), the
+state as it was, the lock released, and the next run makes a backup that restores to the source.
 
 The upload is held to a bandwidth limit so that the pipe is still running when the kill comes."""
 
@@ -21,8 +21,9 @@ from support.engine import restore_set, state_files
 from support.fixtures import bucket_contents, open_uploads
 from support.svn_repos import Repository, dump_of
 from support.tree_memory import parents
-from test_host_command import CRON_ENV, MODULE
+from test_host_command import CRON_ENV, MODULE, s3napback
 
+from ansible_collections.s3napback.s3napback.plugins.module_utils import naming
 from ansible_collections.s3napback.s3napback.plugins.module_utils.backup import run_backup
 from ansible_collections.s3napback.s3napback.plugins.module_utils.databases import Login, MySQLSource
 from ansible_collections.s3napback.s3napback.plugins.module_utils.errors import BackupError
@@ -31,6 +32,8 @@ from ansible_collections.s3napback.s3napback.plugins.module_utils.svn import Svn
 DAY = datetime.datetime(2026, 12, 10, 3, tzinfo=datetime.timezone.utc)
 LIMIT = 512 * 1024  # bytes per second: the stream takes over a minute, the kill comes first
 BIG = 40 * 1024 * 1024  # more than the pipe, zstd and the upload buffer hold
+# The host command's: its 8 MiB volumes are stored 4 s apart, and the last one after 20 s.
+HOST_LIMIT = 2 * 1024 * 1024
 
 
 def children_named(name, parent=None):
@@ -178,27 +181,32 @@ def start_host_command(config, *args):
     return subprocess.Popen(command, env=CRON_ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def when_uploading(process):
-    """Wait until the host command's pipe runs, and a part or two is up."""
-    ends = time.monotonic() + 30
-    while not children_named("tar", parent=process.pid) and time.monotonic() < ends:
+def when_stored(process, s3, bucket, volumes):
+    """Wait until the host command, still running, has stored ``volumes`` volumes of its backup's
+    data into the empty bucket (nothing else goes there before the data is whole): their keys."""
+    ends = time.monotonic() + 60
+    while time.monotonic() < ends and process.poll() is None:
+        stored = bucket_contents(s3, bucket)
+        if len(stored) >= volumes:
+            assert stored == [naming.volume_key(stored[0], number) for number in range(1, len(stored) + 1)], stored
+            return stored
         time.sleep(0.05)
-    time.sleep(1.5)
+    raise AssertionError(f"not {volumes} volumes stored while the command ran: {bucket_contents(s3, bucket)}")
 
 
 @pytest.fixture
 def slow_config(setup, tmp_path):
     config, document = setup
     trees.write(str(tmp_path / "www" / "big.bin"), os.urandom(BIG))
-    document["defaults"]["bandwidth_limit"] = LIMIT
+    document["defaults"]["bandwidth_limit"] = HOST_LIMIT
     config.write_text(yaml.safe_dump(document))
     return config, document
 
 
-def test_the_host_command_stopped_by_sigterm_aborts_its_upload(slow_config, tmp_path, s3, bucket, keys):
+def test_the_host_command_stopped_by_sigterm_deletes_the_volumes_it_stored(slow_config, tmp_path, s3, bucket, keys):
     config, document = slow_config
     process = start_host_command(config, "run", "www")
-    when_uploading(process)
+    when_stored(process, s3, bucket, volumes=2)
     process.send_signal(signal.SIGTERM)
     _out, err = process.communicate(timeout=60)
     assert process.returncode == 143
@@ -206,31 +214,48 @@ def test_the_host_command_stopped_by_sigterm_aborts_its_upload(slow_config, tmp_
     assert_aftermath(s3, bucket, tmp_path, [], {})
     document["defaults"].pop("bandwidth_limit")
     config.write_text(yaml.safe_dump(document))
-    again = start_host_command(config, "run", "www")
+    again = start_host_command(config, "--json", "run", "www")
     out, err = again.communicate(timeout=120)
-    assert again.returncode == 0 and "www status=ok kind=full" in out, err
+    assert again.returncode == 0, err
+    (result,) = yaml.safe_load(out)["results"]
+    assert result["status"] == "ok" and result["backup"]["kind"] == "full"
+    assert result["removed_strays"] == [] and result["aborted_uploads"] == []  # nothing was left
+    dest = tmp_path / "restored"
+    restored = s3napback(config, "restore", "www", "--dest", str(dest), "--gpg-home", keys.secret_home)
+    assert restored.returncode == 0, restored.stderr
+    picture = trees.picture(str(tmp_path / "www"))
+    assert trees.differences(picture, trees.picture(str(dest))) == ["missing: b'etc/secret.key'"]  # www excludes *.key
 
 
-def test_the_host_command_killed_leaves_an_upload_the_next_run_aborts(slow_config, tmp_path, s3, bucket):
+def test_the_host_command_killed_leaves_volumes_that_list_reports_and_the_next_run_removes(
+    slow_config, tmp_path, s3, bucket
+):
     config, document = slow_config
     process = start_host_command(config, "run", "www")
-    when_uploading(process)
+    when_stored(process, s3, bucket, volumes=2)
     process.kill()
     process.communicate(timeout=60)
     assert process.returncode == -signal.SIGKILL
-    leftover = open_uploads(s3, bucket)
-    assert len(leftover) == 1 and bucket_contents(s3, bucket) == []
+    # A stray: its first volume and the later ones stored before the kill, no manifest, no index.
+    leftover = bucket_contents(s3, bucket)
+    data = leftover[0]
+    assert len(leftover) >= 2 and leftover == [naming.volume_key(data, n) for n in range(1, len(leftover) + 1)]
+    assert open_uploads(s3, bucket) == []
     # Only tar's scratch copy of the snapshot is left, which the next run starts over.
     assert [name for name in state_files(str(tmp_path / "state")) if not name.endswith(".snar.new")] == []
     listing = start_host_command(config, "list", "www")
     out, _err = listing.communicate(timeout=60)
     assert listing.returncode == 4  # no backup yet
-    assert "problems=2" in out and 'problem="no backup yet"' in out and "unfinished upload" in out
+    assert "problems=2" in out and 'problem="no backup yet"' in out, out
+    assert f'problem="object without its manifest (a failed run?): {data}"' in out, out
     document["defaults"].pop("bandwidth_limit")
     config.write_text(yaml.safe_dump(document))
     again = start_host_command(config, "--json", "run", "www")
     out, err = again.communicate(timeout=120)
     assert again.returncode == 0, err
     (result,) = yaml.safe_load(out)["results"]
-    assert result["aborted_uploads"] == leftover and open_uploads(s3, bucket) == []
+    assert result["removed_strays"] == [*reversed(leftover[1:]), data] and result["aborted_uploads"] == []
+    stored = bucket_contents(s3, bucket)
+    assert result["backup"]["key"] in stored and not set(leftover) & set(stored)
+    assert open_uploads(s3, bucket) == []
     assert not [name for name in state_files(str(tmp_path / "state")) if name.endswith(".snar.new")]

@@ -1,6 +1,6 @@
 """``s3napback run --jobs 2``: jobs of one host at once, each in a process of its own, as cron runs
 them: both back up and restore, their pipelines really overlap, one failing does not stop the
-other, log lines stay whole, and SIGTERM aborts every running upload."""
+other, log lines stay whole, and SIGTERM aborts every running upload (deletes the volumes stored)."""
 
 import json
 import os
@@ -119,15 +119,23 @@ def test_a_failing_job_does_not_stop_the_one_beside_it(setup, tmp_path):
     assert status["status"] == "failed" and status["stage"] == "source" and status["last_success"] is None
 
 
+def both_storing(s3, bucket):
+    """True once both jobs have stored a volume of their data (into the empty bucket: nothing else
+    goes there before a job's data is whole)."""
+    stored = bucket_contents(s3, bucket)
+    return all(any(key.startswith(f"host1/{name}/") for key in stored) for name in ("etc", "www"))
+
+
 @pytest.mark.parametrize("whom", ["command", "group"])
 def test_sigterm_with_two_jobs_running_aborts_both_uploads(whom, slow_jobs, tmp_path, s3, bucket):
     """``command``: cron's or an operator's kill; ``group``: systemd stopping the unit signals every
     process of its control group, so each child hears SIGTERM twice."""
     config, document = slow_jobs
     process = start(config, "--jobs", "2", start_new_session=True)
-    while len(open_uploads(s3, bucket)) < 2 and process.poll() is None:
-        time.sleep(0.1)
-    time.sleep(1)  # a part or two is up
+    ends = time.monotonic() + 60
+    while time.monotonic() < ends and process.poll() is None and not both_storing(s3, bucket):
+        time.sleep(0.05)
+    assert both_storing(s3, bucket), bucket_contents(s3, bucket)  # the first volume of each, at least
     assert process.poll() is None, process.communicate()
     if whom == "group":
         os.killpg(process.pid, signal.SIGTERM)

@@ -29,11 +29,14 @@ def locked_bucket(s3):
 def test_storage_class_and_server_side_encryption_on_each_object(tmp_path, make_request, s3, bucket, keys):
     source = tmp_path / "source"
     trees.build_tree(str(source))
-    request = make_request(source, protection=Protection(storage_class="STANDARD_IA", sse="AES256"))
+    trees.write(str(source / "big.bin"), os.urandom(6 * 1024 * 1024))  # two volumes
+    protection = Protection(storage_class="STANDARD_IA", sse="AES256")
+    request = make_request(source, protection=protection, part_size=5 * 1024 * 1024)
     backup = run_backup(request, now=DAY).backup
-    data = s3.head_object(Bucket=bucket, Key=backup["key"])
+    for volume in (backup["key"], backup["key"] + "~00002"):
+        data = s3.head_object(Bucket=bucket, Key=volume)
+        assert (data["StorageClass"], data["ServerSideEncryption"]) == ("STANDARD_IA", "AES256")
     manifest = s3.head_object(Bucket=bucket, Key=backup["manifest_key"])
-    assert (data["StorageClass"], data["ServerSideEncryption"]) == ("STANDARD_IA", "AES256")
     assert manifest.get("StorageClass", "STANDARD") == "STANDARD" and manifest["ServerSideEncryption"] == "AES256"
     restored = tmp_path / "restored"
     restore_set(request, keys, dest=str(restored))
@@ -43,9 +46,11 @@ def test_storage_class_and_server_side_encryption_on_each_object(tmp_path, make_
 def test_an_object_lock_holds_against_the_hosts_own_credentials(tmp_path, make_request, s3, locked_bucket):
     source = tmp_path / "source"
     trees.build_tree(str(source))
-    request = make_request(source, bucket=locked_bucket, protection=Protection(object_lock_days=3))
+    trees.write(str(source / "big.bin"), os.urandom(6 * 1024 * 1024))  # two volumes, each locked
+    protection = Protection(object_lock_days=3)
+    request = make_request(source, bucket=locked_bucket, protection=protection, part_size=5 * 1024 * 1024)
     backup = run_backup(request, now=DAY).backup
-    for key in (backup["key"], backup["manifest_key"]):
+    for key in (backup["key"], backup["key"] + "~00002", backup["manifest_key"]):
         head = s3.head_object(Bucket=locked_bucket, Key=key)
         assert head["ObjectLockMode"] == "COMPLIANCE"
         assert head["ObjectLockRetainUntilDate"] >= DAY + datetime.timedelta(days=3) - datetime.timedelta(seconds=1)

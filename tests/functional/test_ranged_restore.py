@@ -124,6 +124,6 @@ def test_a_backup_missing_a_volume_is_not_restored(backed_up, keys, tmp_path, s3
     with pytest.raises(BackupError) as failure:
         restore_set(request, keys, dest=str(tmp_path / "dest"))
     assert str(failure.value) == (
-        f"restore: the chain is broken: {key}: its manifest names 7 volumes of data, the bucket holds 6"
+        f"restore: the chain is broken: {key}: volume 4 of the 7 its manifest names is not in the bucket"
     )
     assert not (tmp_path / "dest").exists()

@@ -3,6 +3,7 @@ no diff is ever left without its full, and the newest chain always restores."""
 
 import datetime
 import json
+import os
 import threading
 
 import pytest
@@ -170,3 +171,37 @@ def test_the_chain_s_manifests_are_read_at_once(tmp_path, make_request, moto, bu
         armed.set()
         third = run_backup(request, now=START + datetime.timedelta(days=3))
     assert third.reason.startswith("diff 2 of 3") and not both.broken
+
+
+def test_rotation_deletes_every_volume_of_an_expired_backup(tmp_path, make_request, moto, s3, bucket, keys):
+    """The manifest first and the first volume last, one DELETE each; the volumes between them in
+    one DeleteObjects request (a large backup is thousands of volumes)."""
+    source = tmp_path / "source"
+    trees.build_tree(str(source))
+    trees.write(str(source / "big.bin"), os.urandom(11 * 1024 * 1024))  # three volumes of 5 MiB parts
+    deletes = []
+
+    def record(method, path, query):
+        if method == "DELETE" or (method == "POST" and "delete" in query):
+            deletes.append((method, path.split("/", 2)[2] if path.count("/") > 1 else "", "delete" in query))
+
+    with FaultyProxy(moto.port, record) as proxy:
+        request = make_request(source, diffs=0, fulls=1, part_size=5 * 1024 * 1024, endpoint_url=proxy.url)
+        first = run_backup(request, now=START).backup["key"]
+        second = run_backup(request, now=START + datetime.timedelta(days=1))
+    old = [first, f"{first}~00002", f"{first}~00003", f"{first}.index", f"{first}.json"]
+    assert second.rotated == [f"{first}.json", f"{first}.index", f"{first}~00003", f"{first}~00002", first]
+    assert deletes == [
+        ("DELETE", f"{first}.json", False),
+        ("DELETE", f"{first}.index", False),
+        ("POST", "", True),
+        ("DELETE", first, False),
+    ]
+    stored = bucket_contents(s3, bucket)
+    assert not set(old) & set(stored) and len(stored) == 5  # the second full: three volumes, index, manifest
+    restored = tmp_path / "restored"
+    restored.mkdir()
+    assert restore_chain(s3, bucket, f"host1/{request.set_name}/", keys.secret_home, str(restored)) == [
+        second.backup["key"]
+    ]
+    assert trees.differences(trees.picture(str(source)), trees.picture(str(restored))) == []

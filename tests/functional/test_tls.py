@@ -56,7 +56,7 @@ def test_backup_restore_verify_and_probe_over_tls(tls_store, python, checksums, 
     bucket = tls_store.new_bucket()
     source = tmp_path / "etc"
     trees.build_tree(str(source))
-    trees.write(str(source / "random.bin"), os.urandom(9 * MIB))  # a multipart upload
+    trees.write(str(source / "random.bin"), os.urandom(9 * MIB))  # two volumes
     config = write_config(tmp_path / "config.yml", tls_store, bucket, keys, tmp_path, checksum_calculation=checksums)
     full = s3napback(config, "--json", "run", python=python)
     assert full.returncode == 0, full.stderr
@@ -64,10 +64,12 @@ def test_backup_restore_verify_and_probe_over_tls(tls_store, python, checksums, 
     backup = result["backup"]
     client = tls_store.client()
     # What the store keeps is what was sent: the manifest is JSON from its first byte (a store that
-    # keeps aws-chunked framing would have stored "2e1\r\n{..."), the object has the size sent.
+    # keeps aws-chunked framing would have stored "2e1\r\n{..."), the volumes have the size sent.
     manifest = client.get_object(Bucket=bucket, Key=backup["manifest_key"])["Body"].read()
     assert manifest.startswith(b"{") and json.loads(manifest)["sha256"] == backup["sha256"]
-    assert client.head_object(Bucket=bucket, Key=backup["key"])["ContentLength"] == backup["bytes_out"]
+    volumes = [backup["key"], backup["key"] + "~00002"]
+    sizes = [client.head_object(Bucket=bucket, Key=volume)["ContentLength"] for volume in volumes]
+    assert sizes[0] == 8 * MIB and sum(sizes) == backup["bytes_out"] and json.loads(manifest)["volumes"] == 2
     trees.change_tree(str(source), 1)
     diff = s3napback(config, "run", "--force", python=python)
     assert diff.returncode == 0 and "etc status=ok kind=diff" in diff.stdout, diff.stderr

@@ -1,6 +1,7 @@
 """The backup module ended mid-upload as Ansible ends it: by the task's ``timeout``, by the
 operator's Ctrl-C, or by a SIGTERM to the module's process. Each time it stops its pipe, aborts
-its upload and removes its temporary files, and the next backup runs (the lock is free).
+its upload (deletes the volumes of its data it had stored) and removes its temporary files, and
+the next backup runs (the lock is free) with nothing to clear.
 
 ansible-core 2.19 signals nothing on a task timeout: the worker gives up and exits, and the
 module used to run on, unheard, to the end of its backup, holding the set's lock. The module now
@@ -17,6 +18,8 @@ from support import trees
 from support.ansible_runner import BIN, playbook_variables
 from support.fixtures import bucket_contents, open_uploads
 from support.tree_memory import parents
+
+from ansible_collections.s3napback.s3napback.plugins.module_utils import naming
 
 PLAYBOOK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "playbooks", "interrupted.yml")
 MIB = 1024 * 1024
@@ -72,8 +75,9 @@ def playbook(tmp_path, variables, env, **extra) -> subprocess.Popen:
 
 
 def uploading(tmp_path, s3, bucket) -> list[int]:
-    """Once the module's upload is open: the module's pid, then its children's (its pipe)."""
-    wait_until(lambda: open_uploads(s3, bucket), 60, "the module opened no upload")
+    """Once the module has stored the first volume of its data (into the empty bucket: nothing else
+    goes there before the data is whole): the module's pid, then its children's (its pipe)."""
+    wait_until(lambda: bucket_contents(s3, bucket), 60, "the module stored no volume")
     (module,) = [
         pid
         for pid, (name, _parent) in processes_with(str(tmp_path / "remote-tmp" / "ansible-tmp-")).items()
@@ -97,8 +101,11 @@ def assert_next_backup_runs(tmp_path, variables, env, s3, bucket):
     out, err = run.communicate(timeout=180)
     assert run.returncode == 0, out + err
     result = json.loads((tmp_path / "result.json").read_text())
-    assert result["backup"]["kind"] == "full" and result["aborted_uploads"] == []
-    assert len(bucket_contents(s3, bucket)) == 3 and open_uploads(s3, bucket) == []
+    assert result["backup"]["kind"] == "full" and result["aborted_uploads"] == [] and result["removed_strays"] == []
+    key = result["backup"]["key"]
+    volumes = [naming.volume_key(key, number) for number in (1, 2, 3)]  # 16 MiB and the tree, in 8 MiB volumes
+    assert bucket_contents(s3, bucket) == sorted([*volumes, naming.manifest_key(key), naming.index_key(key)])
+    assert open_uploads(s3, bucket) == []
 
 
 @pytest.mark.parametrize("ended_by", ["task timeout", "Ctrl-C"])

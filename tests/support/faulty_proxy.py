@@ -119,7 +119,8 @@ class FaultyProxy:
                     self.send_header("Content-Type", "application/xml")
                     self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
-                    self.wfile.write(payload)
+                    if self.command != "HEAD":  # a HEAD's reply has no body, whatever its length says
+                        self.wfile.write(payload)
                     return
                 self._forward(body, cut, restoring)
 

@@ -1,8 +1,10 @@
-"""The restore the README documents, done with standard tools: download each object of the chain
-in key order and pipe it through ``gpg -d | zstd -d | tar --listed-incremental=/dev/null -x``."""
+"""The restore the README documents, done with standard tools: download each backup of the chain
+in key order, its volumes one after the other, and pipe it through ``gpg -d | zstd -d | tar
+--listed-incremental=/dev/null -x``."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 DECOMPRESS = {".zst": ["zstd", "-d", "-c", "-q"], ".gz": ["gzip", "-d", "-c"]}
@@ -11,7 +13,7 @@ DECOMPRESS = {".zst": ["zstd", "-d", "-c", "-q"], ".gz": ["gzip", "-d", "-c"]}
 def chain_keys(client, bucket: str, set_prefix: str, until: str | None = None) -> list[str]:
     """The newest full at or before ``until`` and the diffs after it, in key order."""
     listed = client.list_objects_v2(Bucket=bucket, Prefix=set_prefix).get("Contents", [])
-    keys = sorted(o["Key"] for o in listed if not o["Key"].endswith((".json", ".index")))
+    keys = sorted(o["Key"] for o in listed if not re.search(r"(\.json|\.index|~\d+)$", o["Key"]))
     keys = [k for k in keys if until is None or k <= until]
     fulls = [i for i, key in enumerate(keys) if "-full." in key]
     return keys[fulls[-1] :]
@@ -37,9 +39,9 @@ def restore_object(client, bucket: str, key: str, secret_home: str | None, dest:
         processes.append(process)
         previous = process.stdout
     head = processes[0].stdin
-    body = client.get_object(Bucket=bucket, Key=key)["Body"]
-    for chunk in body.iter_chunks(1 << 20):
-        head.write(chunk)
+    for volume in volumes(client, bucket, key):
+        for chunk in client.get_object(Bucket=bucket, Key=volume)["Body"].iter_chunks(1 << 20):
+            head.write(chunk)
     head.close()
     codes = [p.wait() for p in processes]
     if any(codes):
@@ -55,9 +57,16 @@ def restore_chain(
     return keys
 
 
+def volumes(client, bucket: str, key: str) -> list[str]:
+    """The keys of the backup ``key``'s data: itself, then KEY~00002 ... in order."""
+    listed = client.list_objects_v2(Bucket=bucket, Prefix=key + "~").get("Contents", [])
+    later = sorted(o["Key"] for o in listed if re.fullmatch(r"~\d{5}", o["Key"][len(key) :]))
+    return [key, *later]
+
+
 def decoded_object(client, bucket: str, key: str, secret_home: str) -> bytes:
-    """A small object's plain content (a dump): ``gpg -d | zstd -d``, in memory."""
-    data = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    """A small backup's plain content (a dump): ``gpg -d | zstd -d``, in memory."""
+    data = b"".join(client.get_object(Bucket=bucket, Key=each)["Body"].read() for each in volumes(client, bucket, key))
     stages = [["gpg", "--homedir", secret_home, "--batch", "--quiet", "--decrypt"], DECOMPRESS[".zst"]]
     for argv in stages:
         data = subprocess.run(argv, input=data, capture_output=True, check=True).stdout

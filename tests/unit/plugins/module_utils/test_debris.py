@@ -63,3 +63,37 @@ def test_a_listing_without_the_removed_leftovers_keeps_its_backups():
     listing = listing_of(*backup(1), stray, naming.index_key(stray))
     cleared = listing.without([naming.index_key(stray), stray])
     assert cleared.strays == [] and cleared.stray_indexes == [] and cleared.backups == listing.backups
+
+
+def volumes(data: str, count: int) -> list[str]:
+    return [naming.volume_key(data, number) for number in range(2, count + 1)]
+
+
+def test_a_stray_goes_with_its_index_then_its_later_volumes_the_first_last():
+    stray = key(3, "diff")
+    listing = listing_of(*backup(1), stray, *volumes(stray, 3), naming.index_key(stray))
+    assert listing.stray_volumes == {stray: volumes(stray, 3)}
+    assert leftover_groups(listing, []) == [[naming.index_key(stray), stray + "~00003", stray + "~00002", stray]]
+
+
+def test_a_lonely_volume_newer_than_the_newest_backup_goes_an_older_one_stays():
+    old, new = volumes(key(1, "diff"), 2)[0], volumes(key(3, "diff"), 2)[0]
+    listing = listing_of(old, *backup(2), new)
+    assert listing.lonely_volumes == [old, new] and listing.strays == []
+    assert leftover_groups(listing, []) == [[new]]
+    assert old in expired_keys(listing_of(old, *backup(2), *backup(5)), fulls=1)
+
+
+def test_a_backups_volumes_are_its_own_and_rotation_deletes_them_before_its_first():
+    full = key(1)
+    listing = listing_of(*backup(1), *volumes(full, 3), *backup(5))
+    (first, _newest) = listing.backups
+    assert [volume for volume, _size in first.volumes] == [full, *volumes(full, 3)] and first.size == 3
+    assert listing.strays == [] and listing.lonely_volumes == []
+    assert expired_keys(listing, fulls=1) == [
+        naming.manifest_key(full),
+        naming.index_key(full),
+        full + "~00003",
+        full + "~00002",
+        full,
+    ]

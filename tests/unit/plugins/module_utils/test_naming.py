@@ -76,3 +76,18 @@ def test_keys_sort_in_creation_order_and_parse_back():
 def test_an_empty_prefix_puts_sets_at_the_top():
     assert naming.set_prefix("", "dir-etc") == "dir-etc/"
     assert naming.set_prefix("h", "dir-etc") == "h/dir-etc/"
+
+
+def test_volumes_after_the_first_carry_their_number_and_are_never_data_keys():
+    data = naming.data_key("h", "dir-etc", "20261205T031500Z", "full", ".tar.zst.gpg")
+    assert naming.volume_key(data, 1) == data
+    assert naming.volume_key(data, 2) == data + "~00002"
+    assert naming.volume_key(data, 123456) == data + "~123456"
+    assert naming.parse_volume_key(naming.volume_key(data, 2)) == (data, 2)
+    assert naming.parse_volume_key(naming.volume_key(data, 123456)) == (data, 123456)
+    assert naming.parse_data_key(naming.volume_key(data, 2).rsplit("/", 1)[1]) is None
+    assert sorted(naming.volume_key(data, number) for number in (10, 2, 9999)) == [
+        naming.volume_key(data, number) for number in (2, 10, 9999)
+    ]
+    for other in (data, data + "~00001", data + "~0002", data + "~0000x", naming.manifest_key(data)):
+        assert naming.parse_volume_key(other) is None

@@ -41,3 +41,28 @@ def test_a_manifest_for_another_object_is_a_problem():
     keys, listing = _listing(["full"])
     manifests = {naming.manifest_key(keys[0]): {"key": "elsewhere", "kind": "full", "parent": None}}
     assert "does not describe" in chain_problem(listing.chain_of_newest(), manifests.__getitem__)
+
+
+def test_a_backup_missing_a_volume_its_manifest_names_breaks_the_chain():
+    keys, _intact = _listing(["full"])
+    objects = [(keys[0], 8), (naming.manifest_key(keys[0]), 1), (keys[0] + "~00002", 8), (keys[0] + "~00004", 3)]
+    chain = build_listing(objects, "h/s/").chain_of_newest()
+    manifests = _manifests(keys)
+    described = manifests[naming.manifest_key(keys[0])]
+    problems = {}
+    for count in (4, 2, "4", 0):
+        described["volumes"] = count
+        problems[count] = chain_problem(chain, manifests.__getitem__)
+    assert problems == {
+        4: f"{keys[0]}: volume 3 of the 4 its manifest names is not in the bucket",
+        2: f"{keys[0]}: the bucket holds 3 volumes of it, its manifest names 2",
+        "4": f"{keys[0]}: its manifest's volumes ('4') is not a count",
+        0: f"{keys[0]}: its manifest's volumes (0) is not a count",
+    }
+
+
+def test_a_manifest_without_volumes_names_one_as_before_volumes():
+    keys, listing = _listing(["full", "diff"])
+    assert chain_problem(listing.chain_of_newest(), _manifests(keys).__getitem__) is None
+    (full, _diff) = listing.backups
+    assert full.volumes == [(keys[0], 1)]
