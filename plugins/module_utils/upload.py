@@ -169,15 +169,21 @@ class _PartedUpload:
             # the signature, the checksum and the socket: most of the runner's CPU when measured.
             # Only a stream's last part is shorter than its buffer, so only it is copied.
             body = buffer if filled == len(buffer) else bytes(memoryview(buffer)[:filled])
-            return self._send(number, body, zlib.crc32(body))  # zlib lets go of the GIL
+            try:
+                sent = self._send(number, body, zlib.crc32(body))  # zlib lets go of the GIL
+            finally:
+                free.put(buffer)  # the next part may fill it while this one is checked
+            return self._check(sent)
         except BaseException as exc:
             self._failure = exc
             raise
-        finally:
-            free.put(buffer)
 
     def _send(self, number: int, body, crc32: int):
         raise NotImplementedError
+
+    def _check(self, sent):
+        """What a part's upload returns, once what ``_send`` returned is checked."""
+        return sent
 
 
 class VolumeUpload(_PartedUpload):
@@ -192,13 +198,16 @@ class VolumeUpload(_PartedUpload):
         self._stored: list[str] = []  # volumes stored, maybe not yet checked: what a failure deletes
         self._stored_lock = threading.Lock()
 
-    def _send(self, number: int, body, crc32: int) -> tuple[str, int]:
+    def _send(self, number: int, body, crc32: int) -> tuple[str, Sent]:
         key = naming.volume_key(self.key, number)
         with self._stored_lock:
             self._stored.append(key)
-        sent = self.bucket.write(key, body, self.extra, crc32=crc32)
-        self.bucket.check_kept(key, sent)
-        return key, sent.size
+        return key, self.bucket.write(key, body, self.extra, crc32=crc32)
+
+    def _check(self, sent: tuple[str, Sent]) -> tuple[str, int]:
+        key, what = sent
+        self.bucket.check_kept(key, what)
+        return key, what.size
 
     @property
     def volumes(self) -> list[tuple[str, int]]:
