@@ -544,8 +544,8 @@ removed_strays:
   description:
     - Keys removed (in check mode, that would be) because a killed run left them, in the order
       removed. A stray is data without its manifest (a run killed before its manifest was
-      written): its volumes, with its file index; a lonely file index, or a volume without the
-      first one, goes too.
+      written), all its volumes with its file index; a lonely file index, or a volume without
+      the first one, goes too.
     - Only those newer than the set's newest backup, which no finished run can have written. An
       older stray is left to rotation; M(s3napback.s3napback.s3napback_info) reports it.
   returned: for one set
