@@ -108,8 +108,9 @@ class BackupRun(ConnectedRun):
             request.state_dir, naming.set_id(request.connection.endpoint_url, request.bucket, self.prefix, self.name)
         )
         self.kept_locked: list[dict] = []  # expired backups an object lock still holds
-        self._volumes: list[str] = []  # the keys of the data stored by this run, once stored
-        self._index_stored = False
+        # what this run stored, by key, with the version the store made (volumes in order, the index)
+        self._stored: dict[str, str | None] = {}
+        self._manifest_begun = False
         self.signer = Signer(request.keyring_home, request.gpg_sign_key) if request.gpg_sign_key else None
 
     def run(self) -> Outcome:
@@ -265,7 +266,9 @@ class BackupRun(ConnectedRun):
                 # S3 refuses a lock date in the past: count from the later of the run's time and the clock's.
                 until = request.protection.retain_until(max(self.now, started))
                 uploaded, results, timings = self._stream(prepared, key, plan.kind, until, index)
-                index_entry = self._store_index(key, index, until) if index else None
+                index_entry = self._store_index(key, index) if index else None
+                if until is not None:
+                    self._lock(until)
             source_result = results[0]
             duration = round(time.monotonic() - clock, 3)
             warnings = request.source.warnings(source_result) if source_result.returncode else []
@@ -332,7 +335,7 @@ class BackupRun(ConnectedRun):
         with VolumeUpload(
             self._s3,
             key,
-            request.protection.data_arguments(until, kind),
+            request.protection.data_arguments(kind),
             first_part=request.part_size,
             concurrency=request.upload_concurrency,
             progress=report,
@@ -350,36 +353,41 @@ class BackupRun(ConnectedRun):
             if index is not None:
                 index.finish(self.state.pending_snapshot)
             upload.complete()
-            self._volumes = [each for each, _size in upload.volumes]
+            self._stored.update(upload.versions)
             timings = _timings(results, time.monotonic() - streaming, reader.waited)
-        if until is not None:
-            self._lock(until)
         return uploaded, results, timings
 
-    def _store_index(self, key: str, index: IndexStream, until) -> dict:
-        """Upload the file index beside the data: what the manifest records of it."""
+    def _store_index(self, key: str, index: IndexStream) -> dict:
+        """Upload the file index beside the data (locked with it, by _lock): what the manifest
+        records of it."""
         index_key = naming.index_key(key)
-        arguments = self.request.protection.manifest_arguments(until)
+        arguments = self.request.protection.encryption_arguments()
         with StreamUpload(self._s3, index_key, arguments, first_part=INDEX_PART, concurrency=2) as upload:
             uploaded = upload.feed(index.body)
             upload.complete()
-        self._index_stored = True
+        self._stored[index_key] = upload.version_id
         return {"key": index_key, "format": file_index.VERSION, "bytes": uploaded.size, "sha256": uploaded.sha256}
 
     def _lock(self, until: datetime.datetime) -> None:
-        for volume in self._volumes:
-            self._s3.lock(volume, self.request.protection.object_lock_mode, until)
+        """Lock every volume and the file index, once all are stored (protection.py says why)."""
+        for stored in self._stored:
+            self._s3.lock(stored, self.request.protection.object_lock_mode, until)
 
     def _delete_stored(self, key: str) -> None:
         """Delete what this run stored of a backup that is not one (data without its index, its
-        lock or its manifest): the index, then the volumes, the first one last, so that what a
-        failure halfway leaves is a stray or a lonely index, which the next run clears."""
-        stored = [naming.index_key(key)] if self._index_stored else []
+        lock or its manifest), each by the version stored: the manifest if its upload began, the
+        index, then the volumes, the first one last, in Backup.keys' order, so that what a failure
+        halfway leaves is a stray or a lonely index, which the next run clears."""
+        index = naming.index_key(key)
+        later = sorted((each for each in self._stored if each not in (key, index)), reverse=True)
+        ordered = [naming.manifest_key(key)] if self._manifest_begun else []
+        ordered += [each for each in (index, *later, key) if each in self._stored]
         with contextlib.suppress(BackupError):
-            self._s3.delete_in_order([*stored, *reversed(self._volumes)])
+            self._s3.delete_in_order(ordered, self._stored)
 
     def _write_manifest(self, key: str, manifest: dict, extra: dict) -> None:
         manifest_key = naming.manifest_key(key)
+        self._manifest_begun = True
         self._s3.check_kept(manifest_key, self._s3.write_json(manifest_key, manifest, extra))
 
     def _rotate(self, listing: SetListing, key: str, dry_run: bool = False) -> list[str]:

@@ -18,7 +18,7 @@ from .options import BucketRequest
 from .protection import ARCHIVED
 from .retrieval import state_of
 from .s3 import Bucket
-from .set_listing import build_listing
+from .set_listing import build_listing, volumes_problem
 
 
 def _set_of(key: str) -> str | None:
@@ -64,6 +64,9 @@ def describe_set(bucket: Bucket, set_prefix: str, objects: list, uploads: list, 
             missing = f"file index missing: {newest.index_key}"
             if manifest.get("index") and not newest.indexed and missing not in problems:
                 problems.append(missing)
+            volumes = volumes_problem(newest, manifest)
+            if volumes:
+                problems.append(volumes)
         except BackupError as exc:
             problems.append(f"unreadable manifest {newest.manifest_key}: {exc.cause}")
         except (ValueError, AttributeError) as exc:

@@ -32,6 +32,7 @@ MIB = 1024 * 1024
 # keep 16 MiB less: the module's own processes stayed under the 150 MB budget only so.
 RANGE_SIZE = 16 * MIB
 WINDOW = 2
+MAX_WINDOW = 8  # ranges in flight at most, however small (volumes of 5 MiB: 6)
 _READ_SIZE = 1 * MIB  # between two reads a worker notices that the consumer has gone
 
 try:
@@ -72,7 +73,8 @@ def read_volumes(
     if not pieces:
         return _nothing()
     largest = max(end - start for _key, start, end in pieces)
-    return _read_pieces(bucket, pieces, largest, max(window, window * range_size // largest), versions or {})
+    in_flight = min(len(pieces), MAX_WINDOW, max(window, window * range_size // largest))
+    return _read_pieces(bucket, pieces, largest, in_flight, versions or {})
 
 
 def _nothing() -> Generator[memoryview, None, None]:

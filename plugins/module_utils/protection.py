@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """What S3 does to keep each backup safe: its storage class, server-side encryption, and an
 object lock that not even the backed-up host's own credentials can lift before its date.
-
-The lock is asked for when the upload starts and set again once the object exists: stores that
-ignore the upload's lock headers (some S3-compatible ones) still get it, and S3 accepts the same
-date twice.
+A backup's volumes and its file index are locked once all of them are stored (backup._lock), not
+as each is uploaded: a run that fails halfway can then delete what it stored, where a volume
+locked at its upload would stay, billed and unremovable, until its date. The manifest, written
+last, is locked as it is uploaded.
 """
 
 from __future__ import annotations
@@ -81,9 +81,9 @@ class Protection:
         """The storage class of a ``full`` or a ``diff`` data object (None: the bucket's default)."""
         return (self.storage_class_fulls if kind == "full" else self.storage_class_diffs) or self.storage_class
 
-    def data_arguments(self, until: datetime.datetime | None, kind: str = "full") -> dict:
-        """CreateMultipartUpload's arguments for a data object of ``kind``."""
-        arguments = {**self.encryption_arguments(), **self.lock_arguments(until)}
+    def data_arguments(self, kind: str = "full") -> dict:
+        """PutObject's arguments for each volume of a data object of ``kind`` (no lock yet)."""
+        arguments = self.encryption_arguments()
         storage_class = self.storage_class_of(kind)
         if storage_class:
             arguments["StorageClass"] = storage_class

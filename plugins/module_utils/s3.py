@@ -130,6 +130,10 @@ _CODES = {
 }
 
 
+# What a store answers DeleteObjects with when it will not take the call at all
+_BATCH_REFUSED = ("MissingContentMD5", "NotImplemented", "MethodNotAllowed", "InvalidRequest")
+
+
 def _describe(exc: Exception, bucket: str, endpoint: str, what: str, ca_bundle: str | None = None) -> str:
     if isinstance(exc, botocore.exceptions.ClientError):
         error = exc.response.get("Error", {})
@@ -212,6 +216,7 @@ class Bucket:
         self.max_connections = max_connections
         self.page_size = 1000  # S3's largest; the tests make it small to reach the second page
         self.listed_classes: dict[str, str] = {}
+        self.batch_deletes = True  # until the store refuses DeleteObjects
         _load_botocore()
         config = botocore.config.Config(
             # total_max_attempts counts the first try; max_attempts would count only the retries
@@ -400,7 +405,8 @@ class Bucket:
         integrity = self._checksum(sent.crc32)
         if not integrity:
             integrity = {"ContentMD5": base64.b64encode(hashlib.md5(body, usedforsecurity=False).digest()).decode()}
-        self.client.put_object(Bucket=self.bucket, Key=key, Body=body, **integrity, **extra)
+        reply = self.client.put_object(Bucket=self.bucket, Key=key, Body=body, **integrity, **extra)
+        sent.version_id = reply.get("VersionId")
         return sent
 
     def _checksum(self, crc32: int) -> dict:
@@ -425,7 +431,7 @@ class Bucket:
         if wrong is None:
             return
         try:
-            self.delete(key)
+            self._delete_one(key, sent.version_id)
             removed = "removed it"
         except BackupError as exc:
             removed = f"could not remove it ({exc.cause})"
@@ -445,28 +451,42 @@ class Bucket:
 
     def delete_in_order(self, keys: Sequence[str], versions: dict[str, str | None] | None = None) -> None:
         """Delete ``keys`` in their order, each by the version ``versions`` names, if any. A run of a
-        backup's later volumes without versions goes in DeleteObjects requests of up to 1,000 keys:
-        a large backup is thousands of volumes, which one DELETE each would take minutes to remove."""
+        backup's later volumes goes in DeleteObjects requests of up to 1,000 keys: a large backup is
+        thousands of volumes, which one DELETE each would take minutes to remove. A store that
+        refuses DeleteObjects gets one DELETE each, from then on."""
         versions = versions or {}
         batch: list[str] = []
         for key in [*keys, None]:
-            if key is not None and not versions.get(key) and naming.parse_volume_key(key) is not None:
+            if key is not None and naming.parse_volume_key(key) is not None:
                 batch.append(key)
                 continue
             for start in range(0, len(batch), 1000):
-                self._delete_batch(batch[start : start + 1000])
+                chunk = batch[start : start + 1000]
+                if not (self.batch_deletes and self._delete_batch(chunk, versions)):
+                    self.batch_deletes = False
+                    for each in chunk:
+                        self._delete_one(each, versions.get(each))
             batch = []
-            version = versions.get(key) if key is not None else None
-            if version and key is not None:
-                self.delete_version(key, version)
-            elif key is not None:
-                self.delete(key)
+            if key is not None:
+                self._delete_one(key, versions.get(key))
+
+    def _delete_one(self, key: str, version: str | None) -> None:
+        if version:
+            self.delete_version(key, version)
+        else:
+            self.delete(key)
 
     @_translated("deleting {0[0]} and the volumes after it")
-    def _delete_batch(self, keys: list[str]) -> None:
-        reply = self.client.delete_objects(
-            Bucket=self.bucket, Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True}
-        )
+    def _delete_batch(self, keys: list[str], versions: dict[str, str | None]) -> bool:
+        """Delete ``keys`` with one DeleteObjects; False when the store refuses the call itself
+        (some want a Content-MD5 that botocore 1.36 and later no longer send)."""
+        objects = [{"Key": key, **({"VersionId": versions[key]} if versions.get(key) else {})} for key in keys]
+        try:
+            reply = self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": objects, "Quiet": True})
+        except botocore.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _BATCH_REFUSED:
+                return False
+            raise
         errors = reply.get("Errors", [])
         if errors:
             first = errors[0]
@@ -475,6 +495,7 @@ class Bucket:
                 f"deleting {first.get('Key')} failed: {first.get('Code')}: {first.get('Message')}"
                 f" ({len(errors)} of {len(keys)} objects not deleted)",
             )
+        return True
 
     @_translated("reading the lock of {0}")
     def lock_of(self, key: str) -> tuple[str | None, datetime.datetime | None]:
@@ -515,10 +536,12 @@ class Bucket:
         return {**part, "ChecksumCRC32": checksum["ChecksumCRC32"]} if checksum else part
 
     @_translated("completing the upload of {0}")
-    def complete_multipart(self, key: str, upload_id: str, parts: list[dict]) -> None:
-        self.client.complete_multipart_upload(
+    def complete_multipart(self, key: str, upload_id: str, parts: list[dict]) -> str | None:
+        """Complete the upload; the version the store made of the object (a versioned bucket)."""
+        reply = self.client.complete_multipart_upload(
             Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
         )
+        return reply.get("VersionId")
 
     @_translated("aborting the upload of {0}")
     def abort_multipart(self, key: str, upload_id: str) -> None:

@@ -27,6 +27,7 @@ class Sent:
     size: int = 0
     crc32: int = 0
     parts: dict[int, int] = field(default_factory=dict)  # part number: its CRC32
+    version_id: str | None = None  # the version the store made of it (a versioned bucket)
 
     def add(self, data) -> None:
         self.size += len(data)

@@ -195,14 +195,19 @@ class VolumeUpload(_PartedUpload):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._stored: list[str] = []  # volumes stored, maybe not yet checked: what a failure deletes
+        # the volumes stored (or being stored), by key, with the version the store made of each:
+        # what a failure deletes, by version, so that a versioned bucket keeps nothing of them
+        self.versions: dict[str, str | None] = {}
         self._stored_lock = threading.Lock()
 
     def _send(self, number: int, body, crc32: int) -> tuple[str, Sent]:
         key = naming.volume_key(self.key, number)
         with self._stored_lock:
-            self._stored.append(key)
-        return key, self.bucket.write(key, body, self.extra, crc32=crc32)
+            self.versions[key] = None
+        sent = self.bucket.write(key, body, self.extra, crc32=crc32)
+        with self._stored_lock:
+            self.versions[key] = sent.version_id
+        return key, sent
 
     def _check(self, sent: tuple[str, Sent]) -> tuple[str, int]:
         key, what = sent
@@ -219,15 +224,17 @@ class VolumeUpload(_PartedUpload):
     def complete(self) -> None:
         if self._whole is not None:
             with self._stored_lock:
-                self._stored.append(self.key)
-            self.bucket.check_kept(self.key, self.bucket.write(self.key, self._whole, self.extra))
+                self.versions[self.key] = None
+            sent = self.bucket.write(self.key, self._whole, self.extra)
+            self.versions[self.key] = sent.version_id
+            self.bucket.check_kept(self.key, sent)
         self._completed = True
 
     def discard(self) -> None:
         """Delete every volume stored, the first one last (so that what a failure here leaves
         is a stray, which the next run clears)."""
-        later = sorted((key for key in self._stored if key != self.key), reverse=True)
-        self.bucket.delete_in_order([*later, *([self.key] if self.key in self._stored else [])])
+        later = sorted((key for key in self.versions if key != self.key), reverse=True)
+        self.bucket.delete_in_order([*later, *([self.key] if self.key in self.versions else [])], self.versions)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if not self._completed:
@@ -250,6 +257,7 @@ class StreamUpload(_PartedUpload):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.upload_id: str | None = None
+        self.version_id: str | None = None  # of the object stored, in a versioned bucket
         self._sent = Sent()
 
     def _whole_stream_add(self, data) -> None:
@@ -270,10 +278,11 @@ class StreamUpload(_PartedUpload):
         """Store the object, then check with one HEAD that the store keeps what was sent: on a
         mismatch the object is removed and a BackupError says so."""
         if self.upload_id is None:
-            self.bucket.write(self.key, self._whole or b"", self.extra)
+            self.version_id = self.bucket.write(self.key, self._whole or b"", self.extra).version_id
         else:
-            self.bucket.complete_multipart(self.key, self.upload_id, self._parts)
+            self.version_id = self.bucket.complete_multipart(self.key, self.upload_id, self._parts)
         self._completed = True
+        self._sent.version_id = self.version_id
         self.bucket.check_kept(self.key, self._sent)
 
     def __exit__(self, exc_type, exc, tb) -> None:

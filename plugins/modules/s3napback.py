@@ -11,7 +11,7 @@ short_description: Back up directories, databases and Subversion repositories to
 version_added: 0.1.0
 description:
   - Makes one backup of a directory, a MySQL/MariaDB or PostgreSQL database, or a Subversion
-    repository and stores it as one object in an S3 bucket (or any S3-compatible store), then
+    repository and stores it in an S3 bucket (or any S3-compatible store), then
     deletes the oldest backup chains beyond O(fulls). With several databases, V(all) of them, or
     O(svn_parent), it does so for each, each its own backup set.
   - The data never touches the local disk. C(tar) streams into C(zstd) (or C(gzip)), into
@@ -224,7 +224,7 @@ options:
     version_added: 0.1.0
   storage_class:
     description:
-      - The S3 storage class of the data objects, set when the upload starts. Manifests and file
+      - The S3 storage class of the data objects, set on each volume as it is stored. Manifests and file
         indexes stay in V(STANDARD), where small objects cost no minimum size and can be read at
         once, so listing, planning, rotation and browsing never touch archived data.
       - V(GLACIER) and V(DEEP_ARCHIVE) objects are restored to S3 by

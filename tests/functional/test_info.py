@@ -1,6 +1,7 @@
 """describe_bucket: every set of every host, its chains and age, and the debris it must point out."""
 
 import datetime
+import os
 
 from support import trees
 
@@ -54,3 +55,16 @@ def test_debris_is_reported_set_by_set(tmp_path, make_request, s3, bucket):
     assert f"file index without its object: {keys_made[0]}.index" in problems
     assert len(problems) == 5
     assert report["problems"] == [f"host1/{request.set_name}: {p}" for p in problems]
+
+
+def test_a_volume_missing_from_the_newest_backup_is_a_problem(tmp_path, make_request, s3, bucket):
+    source = tmp_path / "source"
+    trees.build_tree(str(source))
+    trees.write(str(source / "big.bin"), os.urandom(11 * 1024 * 1024))
+    request = make_request(source, part_size=5 * 1024 * 1024)
+    key = run_backup(request, now=DAY).backup["key"]
+    storage = Bucket(request.connection, bucket)
+    assert describe_bucket(storage, "", now=DAY)["problems"] == []
+    s3.delete_object(Bucket=bucket, Key=f"{key}~00003")
+    (the_set,) = describe_bucket(storage, "", now=DAY)["sets"]
+    assert the_set["problems"] == [f"{key}: volume 3 of the 3 its manifest names is not in the bucket"]

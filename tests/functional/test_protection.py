@@ -11,9 +11,11 @@ import pytest
 from botocore.exceptions import ClientError
 from support import trees
 from support.engine import restore_set
+from support.faulty_proxy import FaultyProxy
 from support.fixtures import bucket_contents, open_uploads
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils.backup import run_backup
+from ansible_collections.s3napback.s3napback.plugins.module_utils.errors import BackupError
 from ansible_collections.s3napback.s3napback.plugins.module_utils.protection import Protection
 
 DAY = datetime.datetime.now(datetime.timezone.utc).replace(hour=3, minute=0, second=0, microsecond=0)
@@ -102,3 +104,24 @@ def test_the_upload_keeps_to_the_bandwidth_limit(tmp_path, make_request, s3, buc
     elapsed = time.monotonic() - started
     # A lower bound only: the limit may slow a backup down, never speed it up.
     assert elapsed >= backup["bytes_out"] / limit * 0.95, (elapsed, backup["bytes_out"])
+
+
+def test_a_failed_run_under_object_lock_leaves_no_version_behind(tmp_path, make_request, moto, s3, locked_bucket):
+    """Volumes are locked only once all are stored: a run that fails halfway deletes the versions it
+    stored (not only their keys, which would hide them behind delete markers, locked and billed)."""
+    source = tmp_path / "source"
+    trees.build_tree(str(source))
+    trees.write(str(source / "big.bin"), os.urandom(11 * 1024 * 1024))
+
+    def refuse_the_last_volume(method, path, _query):
+        return (403, "AccessDenied") if method == "PUT" and path.endswith("~00003") else None
+
+    with FaultyProxy(moto.port, refuse_the_last_volume) as proxy:
+        protection = Protection(object_lock_days=3)
+        request = make_request(
+            source, bucket=locked_bucket, protection=protection, part_size=5 * 1024 * 1024, endpoint_url=proxy.url
+        )
+        with pytest.raises(BackupError, match=r"^s3: access denied"):
+            run_backup(request, now=DAY)
+    listed = s3.list_object_versions(Bucket=locked_bucket)
+    assert listed.get("Versions", []) == [] and listed.get("DeleteMarkers", []) == []

@@ -205,3 +205,38 @@ def test_rotation_deletes_every_volume_of_an_expired_backup(tmp_path, make_reque
         second.backup["key"]
     ]
     assert trees.differences(trees.picture(str(source)), trees.picture(str(restored))) == []
+
+
+@pytest.mark.parametrize(("status", "code"), [(400, "MissingContentMD5"), (501, "NotImplemented")])
+def test_a_store_that_refuses_deleteobjects_gets_one_delete_per_volume(
+    status, code, tmp_path, make_request, moto, s3, bucket
+):
+    """Some stores want a Content-MD5 on DeleteObjects, which botocore 1.36 and later no longer send;
+    others lack the call: rotation deletes the volumes one by one instead, still the first last."""
+    source = tmp_path / "source"
+    trees.build_tree(str(source))
+    trees.write(str(source / "big.bin"), os.urandom(11 * 1024 * 1024))
+    deletes = []
+
+    def refuse_batches(method, path, query):
+        if method == "POST" and "delete" in query:
+            deletes.append(("POST", ""))
+            return (status, code)
+        if method == "DELETE":
+            deletes.append((method, path.split("/", 2)[2]))
+        return None
+
+    with FaultyProxy(moto.port, refuse_batches) as proxy:
+        request = make_request(source, diffs=0, fulls=1, part_size=5 * 1024 * 1024, endpoint_url=proxy.url)
+        first = run_backup(request, now=START).backup["key"]
+        second = run_backup(request, now=START + datetime.timedelta(days=1))
+    assert second.rotated[-3:] == [f"{first}~00003", f"{first}~00002", first]
+    assert deletes == [
+        ("DELETE", f"{first}.json"),
+        ("DELETE", f"{first}.index"),
+        ("POST", ""),
+        ("DELETE", f"{first}~00003"),
+        ("DELETE", f"{first}~00002"),
+        ("DELETE", first),
+    ]
+    assert not [key for key in bucket_contents(s3, bucket) if key.startswith(first)]
