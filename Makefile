@@ -111,6 +111,14 @@ bench-compression: $(VENV)/.installed
 bench-index: $(VENV)/.installed
 	PYTHONPATH=tests $(BIN)/python -m bench.index_cost --size $(SIZE) --rounds $(ROUNDS)
 
+## bench-first-restore: the host command's first and second restore after its backups on s3rver, with the
+## CPU of each process (make bench-first-restore VARIANTS=before=98bc769,volumes=HEAD; DROP=--drop drops
+## the page cache before the first)
+.PHONY: bench-first-restore
+VARIANTS ?= this=.
+bench-first-restore: bench-system $(VENV)/.installed bench/node_modules/.installed
+	PYTHONPATH=tests $(BIN)/python -m bench.first_restore --size $(SIZE) --rounds $(ROUNDS) --variants $(VARIANTS) $(DROP)
+
 ## bench-tar-listing: tar | zstd on a million small files with and without tar's member listing, and
 ## the alternatives (make bench-tar-listing ROUNDS=3)
 .PHONY: bench-tar-listing
