@@ -379,9 +379,9 @@ class BackupRun(ConnectedRun):
         index, then the volumes, the first one last, in Backup.keys' order, so that what a failure
         halfway leaves is a stray or a lonely index, which the next run clears."""
         index = naming.index_key(key)
-        later = sorted((each for each in self._stored if each not in (key, index)), reverse=True)
+        later = [each for each in self._stored if each not in (key, index)]
         ordered = [naming.manifest_key(key)] if self._manifest_begun else []
-        ordered += [each for each in (index, *later, key) if each in self._stored]
+        ordered += [each for each in naming.deletion_order(key, later, index) if each in self._stored]
         with contextlib.suppress(BackupError):
             self._s3.delete_in_order(ordered, self._stored)
 

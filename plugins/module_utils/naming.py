@@ -116,6 +116,13 @@ def volume_key(key: str, number: int) -> str:
     return key if number == 1 else f"{key}{VOLUME_MARK}{number:0{VOLUME_DIGITS}d}"
 
 
+def deletion_order(key: str, later: list[str], *companions: str) -> list[str]:
+    """The order in which a backup's objects are deleted: its ``companions`` (manifest, index)
+    first, then its ``later`` volumes from the last, its first volume (``key``) last, so that what
+    a deletion cut short leaves is still recognised (a stray, a lonely index or volume)."""
+    return [*companions, *sorted(later, reverse=True), key]
+
+
 def parse_volume_key(key: str) -> tuple[str, int] | None:
     """The data key and the number of a backup's second or later volume, or None for any other key."""
     match = _VOLUME_RE.match(key)

@@ -45,8 +45,8 @@ class Backup:
         """Its objects in the order rotation deletes them: the manifest first, so that a backup
         half deleted is a stray, never a manifest pointing at nothing; its first volume last, so
         that what a half-done deletion leaves is still a stray, with the volumes it has left."""
-        later = [key for key, _size in reversed(self.more_volumes)]
-        return [self.manifest_key, *([self.index_key] if self.indexed else []), *later, self.key]
+        later = [key for key, _size in self.more_volumes]
+        return naming.deletion_order(self.key, later, self.manifest_key, *([self.index_key] if self.indexed else []))
 
 
 @dataclass
@@ -84,8 +84,8 @@ class SetListing:
         that one half deleted is still a stray (a data object without manifest), never an index
         hidden behind a data object that is gone."""
         index = naming.index_key(key)
-        later = list(reversed(self.stray_volumes.get(key, [])))
-        return [*([index] if index in self.stray_indexes else []), *later, key]
+        companions = [index] if index in self.stray_indexes else []
+        return naming.deletion_order(key, self.stray_volumes.get(key, []), *companions)
 
     def without(self, keys: list[str]) -> SetListing:
         """This listing once ``keys`` (leftovers, never a backup's) are deleted."""

@@ -233,8 +233,9 @@ class VolumeUpload(_PartedUpload):
     def discard(self) -> None:
         """Delete every volume stored, the first one last (so that what a failure here leaves
         is a stray, which the next run clears)."""
-        later = sorted((key for key in self.versions if key != self.key), reverse=True)
-        self.bucket.delete_in_order([*later, *([self.key] if self.key in self.versions else [])], self.versions)
+        later = [key for key in self.versions if key != self.key]
+        ordered = [key for key in naming.deletion_order(self.key, later) if key in self.versions]
+        self.bucket.delete_in_order(ordered, self.versions)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if not self._completed:
