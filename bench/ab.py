@@ -4,12 +4,13 @@ revisions, against each other (and restic) on one server at a time, in alternate
 For a change to the engine: ``--variants base=HEAD~1,new=HEAD`` exports each revision's plugins/
 (``.`` stands for the working tree) and runs the host command from it. Every round starts each
 contender on a fresh server (``--servers``), makes a full backup of the data set and restores it into
-a new file system; the order is reversed every other round, and dirty pages are written out before
-every step (with ``--quiet S``, the step also waits up to S seconds for the machine to be idle). The
-server's own CPU time (user + system, from /proc) is taken for each step, since on two cores the
-server competes with the client, and so is everything else's ("others": the kernel's writeback of
-the restored files, and any other user's load); the host command's own process reports its CPU
-time apart from its stages' (tar, zstd, gpg), which other load moves less than wall time. The first
+a new file system; the order is reversed every other round, dirty pages are written out before
+every step and the page cache is dropped before a restore (with ``--quiet S``, the step also waits
+up to S seconds for the machine to be idle). The server's own CPU time (user + system, from /proc)
+is taken for each step, since on two cores the server competes with the client, and so is
+everything else's ("others": the kernel's writeback of the restored files, and any other user's
+load); the host command's own process reports its CPU time apart from its stages' (tar, zstd, gpg),
+which other load moves less than wall time. The first
 round of each contender compares its restore with the data set. Prints the medians and writes every
 measurement to WORK/ab-results.json. Exits 1 when a step fails or a restore differs (never because of a time).
 """
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 from support import trees
 
 from .fresh_fs import restore_fs_bytes
-from .measure import run_measured
+from .measure import drop_page_cache, run_measured
 from .report import cell
 from .run import Bench, alternated, data_set_parser, parse_size
 from .servers import SERVERS
@@ -132,10 +133,13 @@ class AB:
         self.picture: dict | None = None
 
     def step(self, server, ctx: Context, names: tuple[str, str, int], step: str, command) -> bool:
-        """Whether the step ran; False when the server lacks a call the tool needs (as in bench.run)."""
+        """Whether the step ran; False when the server lacks a call the tool needs (as in bench.run).
+        A restore starts with the page cache dropped, as in bench.run."""
         server_name, contender, round_number = names
         argv, env = command
         os.sync()
+        if step == "restore":
+            drop_page_cache()
         if self.patience_s:
             waited = wait_for_quiet(self.patience_s)
             if waited > 3:

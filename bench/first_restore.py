@@ -21,7 +21,7 @@ import time
 from . import dataset
 from .ab import HostAt, variant_tree
 from .fresh_fs import restore_fs_bytes
-from .measure import run_measured
+from .measure import drop_page_cache, run_measured
 from .run import Bench, alternated, data_set_parser, parse_size
 from .servers import SERVERS
 from .tools import Context, S3napbackHost
@@ -106,9 +106,8 @@ def one(bench: Bench, server_name: str, tool: HostAt, drop: bool) -> list[str]:
             size = restore_fs_bytes(bench.source_bytes)
             with bench.filesystems.make(os.path.join(scratch, f"restore-{number}"), size) as where:
                 os.sync()
-                if drop and number == 1:
-                    with open("/proc/sys/vm/drop_caches", "w") as handle:
-                        handle.write("3\n")
+                if drop and number == 1 and not drop_page_cache():
+                    raise RuntimeError("--drop: the page cache can be dropped only as root")
                 argv, env = tool.restore(ctx, os.path.join(where, "restored"))
                 wall, cpu = sampled(argv, env, scratch)
                 said.append(f"restore {number} {wall:.2f} s, CPU by process {cpu}")

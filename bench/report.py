@@ -221,6 +221,18 @@ def targets(groups: dict, server: str) -> list[str]:
     return lines
 
 
+def _restore_cache(rows: list[dict]) -> str:
+    """What the restores started from: every tool's with the page cache dropped, or not."""
+    states = {r.get("page_cache", "kept") for r in rows if r["step"] in ("restore", "chain restore")}
+    if states == {"dropped"}:
+        return (
+            "Before every restore the page cache is dropped (`drop_page_cache` in bench/measure.py), so that"
+            " each tool's restore starts as one long after its backup would, not from the memory its own"
+            " backups left."
+        )
+    return "Restores start from the page cache the steps before them left (it was not dropped: not root)."
+
+
 def render(rows: list[dict], source_bytes: int, settings: dict) -> str:
     groups = _groups(rows)
     lines = [BEGIN, "", "### Machine", "", *machine(), "", "### Versions", ""]
@@ -234,7 +246,7 @@ def render(rows: list[dict], source_bytes: int, settings: dict) -> str:
         " backup). Peak RSS and CPU are of the whole process tree; temp disk is the peak size of the"
         " tool's HOME, TMPDIR and caches. The tools take turns in an order that changes each run"
         " (`tool_order` in bench/run.py), and dirty pages are written out (`sync`) before every step."
-        f" Restores write into {settings['restores']}.",
+        f" Restores write into {settings['restores']}. {_restore_cache(rows)}",
     ]
     for server in settings["servers"]:
         lines += ["", f"#### Server: {server}", "", *_table(groups, server), "", *targets(groups, server)]

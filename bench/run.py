@@ -26,7 +26,7 @@ from support.keys import make_keys
 
 from . import dataset, report
 from .fresh_fs import FreshFilesystems, restore_fs_bytes
-from .measure import Measurement, run_measured
+from .measure import Measurement, drop_page_cache, run_measured
 from .servers import SERVERS, stored_bytes
 from .tools import BACKUP_TOOLS, CEILINGS, COLLECTIONS, Context, S3napbackHost, Tool, UploadOnly
 
@@ -119,12 +119,16 @@ class Bench:
         self.keys = make_keys(keys_dir)
         self.filesystems = FreshFilesystems()
 
-    def measure(self, trial: Trial, step: str, command: tuple[list[str], dict]) -> bool:
+    def measure(self, trial: Trial, step: str, command: tuple[list[str], dict], *, cold: bool = False) -> bool:
+        """Run one step and record it; ``cold``: with the page cache dropped first (restores)."""
         argv, env = command
         ctx = trial.ctx
         os.sync()  # the previous step's writes (or the copy of the source) are written back now, not during this one
+        dropped = cold and drop_page_cache()
         result = run_measured(argv, env=env, cwd=ctx.scratch, watch_dirs=ctx.watch, marker=trial.tool.marker)
         row = {"server": trial.server_name, "tool": trial.tool.name, "run": trial.run, "step": step}
+        if cold:
+            row["page_cache"] = "dropped" if dropped else "kept"
         row.update(input_bytes=0 if step == "setup" else self.source_bytes, wall_s=result.wall_s, cpu_s=result.cpu_s)
         row.update(peak_rss_bytes=result.peak_rss_bytes, peak_temp_bytes=result.peak_temp_bytes)
         if trial.tool.marker:
@@ -142,7 +146,7 @@ class Bench:
         size = restore_fs_bytes(self.source_bytes)
         with self.filesystems.make(os.path.join(trial.ctx.scratch, f"restore-{rounds}"), size) as where:
             dest = os.path.join(where, "restored")
-            if not self.measure(trial, step, trial.tool.restore(trial.ctx, dest)):
+            if not self.measure(trial, step, trial.tool.restore(trial.ctx, dest), cold=True):
                 return False
             if rounds not in self.pictures:
                 self.pictures[rounds] = trees.picture(trial.ctx.src)

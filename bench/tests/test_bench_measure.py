@@ -3,9 +3,13 @@ tree (a shell pipeline, not just its first process), the peak of a temporary dir
 again at the end, and the command's exit status."""
 
 import os
+import shutil
+import subprocess
 import sys
 
-from bench.measure import run_measured
+import pytest
+
+from bench.measure import drop_page_cache, run_measured
 
 MB = 1 << 20
 HOLD = "import sys, time; held = bytearray(b'x') * ({mb} * 1024 * 1024); time.sleep(1)"
@@ -29,3 +33,30 @@ def test_the_peak_of_a_temporary_directory_is_kept_after_it_is_emptied(tmp_path)
     assert measured.peak_temp_bytes >= 30_000_000
     assert list(scratch.iterdir()) == []
     assert (measured.returncode, measured.stdout, measured.stderr) == (0, "done\n", "oops\n")
+
+
+def _cached_bytes(path) -> int:
+    return int(
+        subprocess.run(
+            ["fincore", "--bytes", "--noheadings", "-o", "RES", str(path)], capture_output=True, text=True, check=True
+        ).stdout
+    )
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("fincore"), reason="needs root and util-linux's fincore")
+def test_a_file_just_read_is_no_longer_in_the_page_cache_once_it_is_dropped(tmp_path):
+    kind = subprocess.run(["stat", "-f", "-c", "%T", str(tmp_path)], capture_output=True, text=True, check=True)
+    if kind.stdout.strip() == "tmpfs":
+        pytest.skip("a tmpfs file's pages are its storage: they are never dropped")
+    blob = tmp_path / "blob"
+    blob.write_bytes(os.urandom(4 * MB))
+    blob.read_bytes()
+    assert _cached_bytes(blob) > 0
+    assert drop_page_cache()
+    assert _cached_bytes(blob) == 0
+
+
+def test_the_wall_time_ends_when_the_command_does_not_at_the_next_sample():
+    measured = run_measured(["true"], interval_s=5)
+    assert measured.returncode == 0
+    assert measured.wall_s < 2.5  # found by the sampling loop, it would be 5 s

@@ -9,6 +9,7 @@ local state advances only after the manifest is stored, and rotation runs only a
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import datetime
 import time
@@ -69,6 +70,54 @@ class _TimedReader:
             self.waited += time.monotonic() - started
 
 
+class _Resumed:
+    """A stream whose first bytes were already read (``head``): them, then the rest of ``stream``."""
+
+    def __init__(self, head: bytearray, stream):
+        self.head, self.stream, self.offset = head, stream, 0
+
+    def readinto(self, target) -> int:
+        if self.offset == len(self.head):
+            return self.stream.readinto(target)
+        count = min(len(target), len(self.head) - self.offset)
+        target[:count] = memoryview(self.head)[self.offset : self.offset + count]
+        self.offset += count
+        if self.offset == len(self.head):
+            self.head, self.offset = bytearray(), 0  # its memory goes back before the upload's grows
+        return count
+
+
+def _read_head(stream, size: int) -> bytearray:
+    """Up to ``size`` bytes of ``stream``, fewer only at its end."""
+    head = bytearray(size)
+    view, filled = memoryview(head), 0
+    while filled < size:
+        count = stream.readinto(view[filled:])
+        if not count:
+            break
+        filled += count
+    view.release()
+    del head[filled:]
+    return head
+
+
+class _NotAsForeseen(Exception):
+    """The plan S3's listing gave is not the diff whose stream started before it was asked."""
+
+
+@dataclass
+class _Decision:
+    """What a run decides once it has asked S3: the plan, and the key of the backup it stores, or
+    why it stores none (``stop``)."""
+
+    plan: Plan
+    listing: SetListing
+    debris: Debris
+    stop: str = ""
+    key: str = ""
+    moment: datetime.datetime | None = None
+
+
 def _timings(results: list, upload_s: float, pipe_wait_s: float) -> dict:
     return {
         "stages": [result.timing() for result in results],
@@ -110,6 +159,7 @@ class BackupRun(ConnectedRun):
         self.kept_locked: list[dict] = []  # expired backups an object lock still holds
         # what this run stored, by key, with the version the store made (volumes in order, the index)
         self._stored: dict[str, str | None] = {}
+        self._key = ""  # of the backup this run stores, once decided
         self._manifest_begun = False
         self.signer = Signer(request.keyring_home, request.gpg_sign_key) if request.gpg_sign_key else None
 
@@ -122,10 +172,9 @@ class BackupRun(ConnectedRun):
         recorded = self._recorded_this_period()
         if recorded:
             return Outcome(False, recorded, {"bucket": request.bucket, "prefix": self.prefix, "name": self.name})
-        self.bucket = Bucket(request.connection, request.bucket, max_connections=request.upload_concurrency + 2)
-        self.bucket.check(self.set_prefix)
-        if request.protection.object_lock_days:
-            self.bucket.check_object_lock()
+        early = self._may_start_early()
+        if not early:
+            self._connect()
         if request.encrypt:
             gpg.check_recipients(request.keyring_home, request.gpg_recipient, request.gpg_public_key)
         if self.signer:
@@ -139,7 +188,7 @@ class BackupRun(ConnectedRun):
         lock = contextlib.nullcontext() if self.check_mode else SetLock(self.state.lock_path, self.name)
         try:
             with lock:
-                outcome = self._locked_run()
+                outcome = self._locked_run(early)
         finally:
             if self.signer:
                 self.signer.close()
@@ -175,7 +224,57 @@ class BackupRun(ConnectedRun):
         start = request.schedule.period_start(period)
         return f"this period (from {start}) already has backup {last} (this host's record; S3 was not asked)"
 
-    def _locked_run(self) -> Outcome:
+    def _may_start_early(self) -> bool:
+        """Whether this run's stream may start before S3 is asked, with the bucket's checks, its
+        listing and the plan beside it in a thread: on this host's word alone that the run will be
+        a diff (its snapshot follows a backup), so that a diff pays neither botocore's start nor
+        S3's round trips on top of tar's walk of the tree. Nothing is sent before the plan agrees;
+        when it does not (a full is due, the chain is broken, nothing is due), the stream is
+        dropped and the run goes on as the plan says. Never in check mode, and never with a public
+        key to import first (the import is for checked runs only)."""
+        request, source = self.request, self.request.source
+        return (
+            not self.check_mode
+            and source.incremental
+            and source.uses_snapshot
+            and not request.force_full
+            and request.schedule.diffs > 0
+            and not (request.encrypt and request.gpg_public_key)
+            and self.state.follows(True) is not None
+        )
+
+    def _connect(self) -> None:
+        request = self.request
+        self.bucket = Bucket(request.connection, request.bucket, max_connections=request.upload_concurrency + 2)
+        self.bucket.check(self.set_prefix)
+        if request.protection.object_lock_days:
+            self.bucket.check_object_lock()
+
+    def _connect_and_decide(self) -> _Decision:
+        self._connect()
+        return self._decide()
+
+    def _locked_run(self, early: bool) -> Outcome:
+        if not early:
+            return self._carry_out(self._decide())
+        # The executor's end waits for the decision, so that no S3 call of this run outlives its lock.
+        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="s3-plan") as pool:
+            deciding = pool.submit(self._connect_and_decide)
+
+            def decided() -> _Decision:
+                decision = deciding.result()
+                if decision.plan.kind != "diff" or not decision.key:
+                    raise _NotAsForeseen
+                return decision
+
+            try:
+                stored = self._store("diff", decided)
+            except _NotAsForeseen:
+                return self._carry_out(deciding.result())
+        return self._carry_out(deciding.result(), stored)
+
+    def _decide(self) -> _Decision:
+        """List the set, clear what killed runs left, and plan."""
         request = self.request
         listing = build_listing(self._s3.list_objects(self.set_prefix), self.set_prefix)
         # With the set's lock held, no other run is behind what a killed one left: clear it first,
@@ -184,7 +283,6 @@ class BackupRun(ConnectedRun):
             self._s3, self.set_prefix, self.state, bool(request.protection.object_lock_days), self.now
         ).clear(listing, dry_run=self.check_mode)
         listing = listing.without(debris.removed_strays)
-        cleared = bool(debris.aborted_uploads or debris.removed_strays)
         chain = listing.chain_of_newest()
         plan = plan_backup(
             PlanInputs(
@@ -198,20 +296,34 @@ class BackupRun(ConnectedRun):
                 force_full=request.force_full,
             )
         )
-        set_info = {"bucket": request.bucket, "prefix": self.prefix, "name": self.name}
+        decision = _Decision(plan, listing, debris)
         if plan.kind is None:
-            return Outcome(cleared, plan.reason, set_info, debris=debris)
+            decision.stop = plan.reason
+            return decision
         unchanged = None if request.force_full else self._unchanged(listing)
         if unchanged:
-            return Outcome(cleared, unchanged, set_info, debris=debris)
-        moment = _new_stamp(self.now, listing)
-        key = naming.data_key(self.prefix, self.name, naming.stamp(moment), plan.kind, self._extension())
-        future = listing.with_backup(Backup(key, plan.kind, moment, 0))
+            decision.stop = unchanged
+            return decision
+        decision.moment = _new_stamp(self.now, listing)
+        decision.key = naming.data_key(
+            self.prefix, self.name, naming.stamp(decision.moment), plan.kind, self._extension()
+        )
+        return decision
+
+    def _carry_out(self, decision: _Decision, stored: dict | None = None) -> Outcome:
+        """Store the backup ``decision`` names (unless ``stored`` already) and rotate."""
+        request, plan, debris = self.request, decision.plan, decision.debris
+        cleared = bool(debris.aborted_uploads or debris.removed_strays)
+        set_info = {"bucket": request.bucket, "prefix": self.prefix, "name": self.name}
+        if plan.kind is None or not decision.key or decision.moment is None:
+            return Outcome(cleared, decision.stop, set_info, debris=debris)
+        key = decision.key
+        future = decision.listing.with_backup(Backup(key, plan.kind, decision.moment, 0))
         if self.check_mode:
             backup = {"key": key, "kind": plan.kind, "parent": plan.parent.key if plan.parent else None}
             rotated = self._rotate(future, key, dry_run=True)
             return Outcome(True, plan.reason, set_info, backup, rotated, debris, self.kept_locked)
-        backup = self._store(plan, key)
+        backup = stored if stored is not None else self._store(plan.kind, lambda: decision)
         rotated = self._rotate(future, key)
         return Outcome(True, plan.reason, set_info, backup, rotated, debris, self.kept_locked)
 
@@ -253,20 +365,21 @@ class BackupRun(ConnectedRun):
             stages.append(gpg.Keyring(request.keyring_home).encrypt_stage(request.gpg_recipient))
         return stages
 
-    def _store(self, plan: Plan, key: str) -> dict:
+    def _store(self, kind: str, decided: Callable[[], _Decision]) -> dict:
+        """Stream a ``kind`` backup into the key ``decided()`` names, which it asks once the
+        stream's first part is read; then its index, its lock and its manifest."""
         request = self.request
-        if plan.kind is None:
-            raise AssertionError("_locked_run stores only a plan with something to do")
         started, clock = datetime.datetime.now(datetime.timezone.utc), time.monotonic()
         prepared = None
         index = IndexStream(self._index_stages(), request.state_dir) if request.source.indexed else None
         try:
             with index or contextlib.nullcontext():
-                prepared = request.source.prepare(plan.kind, self.state, index)
+                prepared = request.source.prepare(kind, self.state, index)
+                decision, uploaded, results, timings = self._stream(prepared, kind, decided, index)
+                key, plan = decision.key, decision.plan
+                index_entry = self._store_index(key, index) if index else None
                 # S3 refuses a lock date in the past: count from the later of the run's time and the clock's.
                 until = request.protection.retain_until(max(self.now, started))
-                uploaded, results, timings = self._stream(prepared, key, plan.kind, until, index)
-                index_entry = self._store_index(key, index) if index else None
                 if until is not None:
                     self._lock(until)
             source_result = results[0]
@@ -274,7 +387,7 @@ class BackupRun(ConnectedRun):
             warnings = request.source.warnings(source_result) if source_result.returncode else []
             manifest = build_manifest(
                 key=key,
-                kind=plan.kind,
+                kind=kind,
                 parent=plan.parent.key if plan.parent else None,
                 chain=plan.chain.key if plan.chain else key,
                 source=request.source.describe(),
@@ -291,8 +404,8 @@ class BackupRun(ConnectedRun):
             manifest.update(prepared.manifest)
             if index_entry:
                 manifest["index"] = index_entry
-            if request.protection.storage_class_of(plan.kind):
-                manifest["storage_class"] = request.protection.storage_class_of(plan.kind)
+            if request.protection.storage_class_of(kind):
+                manifest["storage_class"] = request.protection.storage_class_of(kind)
             if until is not None:
                 manifest["locked_until"] = naming.iso(until)
             if self.signer:
@@ -300,7 +413,7 @@ class BackupRun(ConnectedRun):
             self._write_manifest(key, manifest, request.protection.manifest_arguments(until))
         except BaseException:  # a failure, or SIGTERM, anywhere before the manifest was kept
             self.state.discard()
-            self._delete_stored(key)
+            self._delete_stored()
             raise
         finally:
             if prepared is not None:
@@ -316,7 +429,7 @@ class BackupRun(ConnectedRun):
             "key": key,
             "manifest_key": naming.manifest_key(key),
             "index_key": index_entry["key"] if index_entry else None,
-            "kind": plan.kind,
+            "kind": kind,
             "parent": manifest["parent"],
             "bytes_in": manifest["bytes_in"],
             "bytes_out": uploaded.size,
@@ -326,36 +439,41 @@ class BackupRun(ConnectedRun):
             "timings": timings,
         }
 
-    def _stream(self, prepared, key: str, kind: str, until, index: IndexStream | None) -> tuple:
-        """The source's stream through compressor and gpg into the data object, completed (and
-        locked) only once every stage exited well: what was uploaded, the stages' results, timings."""
+    def _stream(self, prepared, kind: str, decided: Callable[[], _Decision], index: IndexStream | None) -> tuple:
+        """The source's stream through compressor and gpg into the backup's volumes, completed
+        only once every stage exited well. The first part is read before ``decided()`` is asked
+        for the key (a stream started early reads it while S3 is asked). Returns the decision,
+        what was uploaded, the stages' results and the timings."""
         request = self.request
         progress = self.progress
         report = (lambda size: progress("uploading", size)) if progress else None
-        with VolumeUpload(
-            self._s3,
-            key,
-            request.protection.data_arguments(kind),
-            first_part=request.part_size,
-            concurrency=request.upload_concurrency,
-            progress=report,
-            bandwidth_limit=request.bandwidth_limit,
-        ) as upload:
-            with Pipeline(self._stages(prepared.stage)) as pipe:
-                streaming = time.monotonic()
-                reader = _TimedReader(pipe.stdout)
-                uploaded = upload.feed(reader)
+        with Pipeline(self._stages(prepared.stage)) as pipe:
+            streaming = time.monotonic()
+            reader = _TimedReader(pipe.stdout)
+            stream = _Resumed(_read_head(reader, request.part_size), reader)
+            decision = decided()
+            self._key = decision.key
+            with VolumeUpload(
+                self._s3,
+                decision.key,
+                request.protection.data_arguments(kind),
+                first_part=request.part_size,
+                concurrency=request.upload_concurrency,
+                progress=report,
+                bandwidth_limit=request.bandwidth_limit,
+            ) as upload:
+                uploaded = upload.feed(stream)
                 try:
                     results = pipe.finish()
                 except BackupError as exc:
                     index_failure = index.failure() if index is not None and exc.stage == "tar" else None
                     raise (index_failure or exc) from exc
-            if index is not None:
-                index.finish(self.state.pending_snapshot)
-            upload.complete()
-            self._stored.update(upload.versions)
-            timings = _timings(results, time.monotonic() - streaming, reader.waited)
-        return uploaded, results, timings
+                if index is not None:
+                    index.finish(self.state.pending_snapshot)
+                upload.complete()
+                self._stored.update(upload.versions)
+        timings = _timings(results, time.monotonic() - streaming, reader.waited)
+        return decision, uploaded, results, timings
 
     def _store_index(self, key: str, index: IndexStream) -> dict:
         """Upload the file index beside the data (locked with it, by _lock): what the manifest
@@ -373,11 +491,14 @@ class BackupRun(ConnectedRun):
         for stored in self._stored:
             self._s3.lock(stored, self.request.protection.object_lock_mode, until)
 
-    def _delete_stored(self, key: str) -> None:
+    def _delete_stored(self) -> None:
         """Delete what this run stored of a backup that is not one (data without its index, its
         lock or its manifest), each by the version stored: the manifest if its upload began, the
         index, then the volumes, the first one last, in Backup.keys' order, so that what a failure
         halfway leaves is a stray or a lonely index, which the next run clears."""
+        key = self._key
+        if not key:
+            return  # failed before its key was decided: nothing stored
         index = naming.index_key(key)
         later = [each for each in self._stored if each not in (key, index)]
         ordered = [naming.manifest_key(key)] if self._manifest_begun else []

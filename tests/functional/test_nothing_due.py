@@ -54,7 +54,8 @@ def test_what_the_record_cannot_answer_goes_to_s3(stopped_store_request, keys, t
         (request(), DAY + datetime.timedelta(days=1)),
         (request(force=True), DAY + datetime.timedelta(hours=1)),
         (request(gpg_public_key=keys.public_key), DAY + datetime.timedelta(hours=1)),
-        (request(gpg_recipient=["someone-else@example.com"]), DAY + datetime.timedelta(hours=1)),
+        # the same key named by its fingerprint: recipients the record's backup was not encrypted to
+        (request(gpg_recipient=[keys.fingerprint]), DAY + datetime.timedelta(hours=1)),
     ]
     for made, now in asked:
         with pytest.raises(BackupError) as failed:
