@@ -5,6 +5,8 @@
 Order matters and is the point of this file: the data object is completed only after every
 pipeline stage exited well, the manifest is written only after the data object is complete, the
 local state advances only after the manifest is stored, and rotation runs only after all of that.
+A diff may begin its stream before the plan is made (``_may_start_early``), but nothing of it is
+sent before the plan agrees.
 """
 
 from __future__ import annotations
