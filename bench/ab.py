@@ -5,12 +5,12 @@ For a change to the engine: ``--variants base=HEAD~1,new=HEAD`` exports each rev
 (``.`` stands for the working tree) and runs the host command from it. Every round starts each
 contender on a fresh server (``--servers``), makes a full backup of the data set and restores it into
 a new file system; the order is reversed every other round, dirty pages are written out before
-every step and the page cache is dropped before a restore (with ``--quiet S``, the step also waits
-up to S seconds for the machine to be idle). The server's own CPU time (user + system, from /proc)
-is taken for each step, since on two cores the server competes with the client, and so is
-everything else's ("others": the kernel's writeback of the restored files, and any other user's
-load); the host command's own process reports its CPU time apart from its stages' (tar, zstd, gpg),
-which other load moves less than wall time. The first
+every step and the server's files are evicted from the page cache before a restore (with
+``--quiet S``, the step also waits up to S seconds for the machine to be idle). The server's own
+CPU time (user + system, from /proc) is taken for each step, since on two cores the server
+competes with the client, and so is everything else's ("others": the kernel's writeback of the
+restored files, and any other user's load); the host command's own process reports its CPU time
+apart from its stages' (tar, zstd, gpg), which other load moves less than wall time. The first
 round of each contender compares its restore with the data set. Prints the medians and writes every
 measurement to WORK/ab-results.json. Exits 1 when a step fails or a restore differs (never because of a time).
 """
@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from support import trees
 
 from .fresh_fs import restore_fs_bytes
-from .measure import drop_page_cache, run_measured
+from .measure import evict_page_cache, run_measured
 from .report import cell
-from .run import Bench, alternated, data_set_parser, parse_size
+from .run import Bench, alternated, data_set_parser, parse_size, server_files
 from .servers import SERVERS
 from .tools import COLLECTIONS, HOST_COMMAND, ROOT, Context, Restic, S3napbackHost, Tool
 
@@ -134,12 +134,12 @@ class AB:
 
     def step(self, server, ctx: Context, names: tuple[str, str, int], step: str, command) -> bool:
         """Whether the step ran; False when the server lacks a call the tool needs (as in bench.run).
-        A restore starts with the page cache dropped, as in bench.run."""
+        A restore starts with the server's files evicted from the page cache, as in bench.run."""
         server_name, contender, round_number = names
         argv, env = command
         os.sync()
         if step == "restore":
-            drop_page_cache()
+            evict_page_cache([server_files(ctx.scratch)])
         if self.patience_s:
             waited = wait_for_quiet(self.patience_s)
             if waited > 3:
@@ -173,7 +173,7 @@ class AB:
         scratch = os.path.join(bench.work, "ab-scratch")
         shutil.rmtree(scratch, ignore_errors=True)
         os.makedirs(scratch)
-        server = SERVERS[server_name](os.path.join(scratch, "s3")).start()
+        server = SERVERS[server_name](server_files(scratch)).start()
         try:
             keys = bench.keys
             ctx = Context(

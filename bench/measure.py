@@ -74,12 +74,9 @@ def disk_usage_bytes(paths: Iterable[str]) -> int:
 
 
 def drop_page_cache() -> bool:
-    """Write dirty pages back and drop the clean page cache, dentries and inodes; False where not
-    permitted (not root). A restore otherwise starts from whatever memory the steps before it left,
-    which differs by tool: s3rver frees a multipart upload's part files when it completes one, a
-    backup of volumes frees nothing, and on this machine the restore after it paid for that in tar's
-    own kernel time (docs/BENCHMARKS.md). Dropping it gives every tool's restore the start a restore
-    long after its backup has."""
+    """Write dirty pages back and drop the whole clean page cache, dentries and inodes; False where
+    not permitted (not root). For experiments (bench/first_restore.py's ``--drop``): it also drops
+    every program's files, which the next command then reads from disk."""
     os.sync()
     try:
         with open(DROP_CACHES, "w") as handle:
@@ -87,6 +84,34 @@ def drop_page_cache() -> bool:
     except OSError:
         return False
     return True
+
+
+def evict_page_cache(roots: Iterable[str]) -> int:
+    """Write dirty pages back, then evict every file under ``roots`` from the page cache
+    (posix_fadvise DONTNEED): the bytes of the files evicted.
+
+    Before a restore the benchmark evicts what the S3 server stores, so that each tool's restore
+    reads its objects from disk, as a restore long after its backup does, and with the memory they
+    held given back. Otherwise a restore starts from whatever its own backups left, which differs
+    by tool: s3rver deletes a multipart upload's part files once it has joined them, and frees as
+    much as was uploaded, while a backup of volumes frees nothing; on this machine the first restore
+    after a backup of volumes paid for that in tar's kernel time (docs/BENCHMARKS.md). Programs'
+    files stay cached, so the next tool's backup does not start cold either."""
+    os.sync()
+    evicted = 0
+    for root in roots:
+        for directory, _dirs, names in os.walk(root):
+            for name in names:
+                try:
+                    descriptor = os.open(os.path.join(directory, name), os.O_RDONLY)
+                except OSError:
+                    continue  # removed meanwhile, or a socket
+                try:
+                    os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
+                    evicted += os.fstat(descriptor).st_size
+                finally:
+                    os.close(descriptor)
+    return evicted
 
 
 def run_measured(

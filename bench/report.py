@@ -222,15 +222,15 @@ def targets(groups: dict, server: str) -> list[str]:
 
 
 def _restore_cache(rows: list[dict]) -> str:
-    """What the restores started from: every tool's with the page cache dropped, or not."""
-    states = {r.get("page_cache", "kept") for r in rows if r["step"] in ("restore", "chain restore")}
-    if states == {"dropped"}:
+    """What the restores started from: with the server's stored objects evicted, or not."""
+    restores = [r for r in rows if r["step"] in ("restore", "chain restore")]
+    if restores and all("evicted_bytes" in r for r in restores):
         return (
-            "Before every restore the page cache is dropped (`drop_page_cache` in bench/measure.py), so that"
-            " each tool's restore starts as one long after its backup would, not from the memory its own"
-            " backups left."
+            "Before every restore the S3 server's files are evicted from the page cache"
+            " (`evict_page_cache` in bench/measure.py), so that each tool's restore reads what it stored"
+            " from disk, as a restore long after its backup would, not from the memory its own backups left."
         )
-    return "Restores start from the page cache the steps before them left (it was not dropped: not root)."
+    return "Restores start from the page cache the steps before them left."
 
 
 def render(rows: list[dict], source_bytes: int, settings: dict) -> str:

@@ -26,7 +26,7 @@ from support.keys import make_keys
 
 from . import dataset, report
 from .fresh_fs import FreshFilesystems, restore_fs_bytes
-from .measure import Measurement, drop_page_cache, run_measured
+from .measure import Measurement, evict_page_cache, run_measured
 from .servers import SERVERS, stored_bytes
 from .tools import BACKUP_TOOLS, CEILINGS, COLLECTIONS, Context, S3napbackHost, Tool, UploadOnly
 
@@ -120,15 +120,16 @@ class Bench:
         self.filesystems = FreshFilesystems()
 
     def measure(self, trial: Trial, step: str, command: tuple[list[str], dict], *, cold: bool = False) -> bool:
-        """Run one step and record it; ``cold``: with the page cache dropped first (restores)."""
+        """Run one step and record it; ``cold``: with the S3 server's files evicted from the page
+        cache first (restores: ``evict_page_cache``)."""
         argv, env = command
         ctx = trial.ctx
         os.sync()  # the previous step's writes (or the copy of the source) are written back now, not during this one
-        dropped = cold and drop_page_cache()
+        evicted = evict_page_cache([server_files(ctx.scratch)]) if cold else 0
         result = run_measured(argv, env=env, cwd=ctx.scratch, watch_dirs=ctx.watch, marker=trial.tool.marker)
         row = {"server": trial.server_name, "tool": trial.tool.name, "run": trial.run, "step": step}
         if cold:
-            row["page_cache"] = "dropped" if dropped else "kept"
+            row["evicted_bytes"] = evicted
         row.update(input_bytes=0 if step == "setup" else self.source_bytes, wall_s=result.wall_s, cpu_s=result.cpu_s)
         row.update(peak_rss_bytes=result.peak_rss_bytes, peak_temp_bytes=result.peak_temp_bytes)
         if trial.tool.marker:
@@ -163,7 +164,7 @@ class Bench:
         src = os.path.join(scratch, "src")
         os.makedirs(scratch)
         subprocess.run(["cp", "-a", self.base, src], check=True)
-        server = SERVERS[server_name](os.path.join(scratch, "s3"))
+        server = SERVERS[server_name](server_files(scratch))
         server.start()
         try:
             keys = self.keys
@@ -207,6 +208,11 @@ class Bench:
             if (r["tool"], r["step"]) == (S3napbackHost.name, "full") and report.problem(r) is None
         ]
         return fulls[-1] if fulls else self.source_bytes
+
+
+def server_files(scratch: str) -> str:
+    """Where a trial's S3 server keeps what it stores (moto keeps it in memory)."""
+    return os.path.join(scratch, "s3")
 
 
 def _files(root: str):

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from bench.measure import drop_page_cache, run_measured
+from bench.measure import drop_page_cache, evict_page_cache, run_measured
 
 MB = 1 << 20
 HOLD = "import sys, time; held = bytearray(b'x') * ({mb} * 1024 * 1024); time.sleep(1)"
@@ -43,10 +43,29 @@ def _cached_bytes(path) -> int:
     )
 
 
+def _on_tmpfs(path) -> bool:
+    kind = subprocess.run(["stat", "-f", "-c", "%T", str(path)], capture_output=True, text=True, check=True)
+    return kind.stdout.strip() == "tmpfs"
+
+
+@pytest.mark.skipif(not shutil.which("fincore"), reason="needs util-linux's fincore")
+def test_the_files_under_the_roots_leave_the_page_cache_and_no_other(tmp_path):
+    if _on_tmpfs(tmp_path):
+        pytest.skip("a tmpfs file's pages are its storage: they are never evicted")
+    (tmp_path / "s3" / "bucket").mkdir(parents=True)
+    stored, other = tmp_path / "s3" / "bucket" / "object", tmp_path / "other"
+    for path in (stored, other):
+        path.write_bytes(os.urandom(4 * MB))
+        path.read_bytes()
+    assert _cached_bytes(stored) > 0 and _cached_bytes(other) > 0
+    assert evict_page_cache([str(tmp_path / "s3")]) == 4 * MB
+    assert _cached_bytes(stored) == 0
+    assert _cached_bytes(other) > 0
+
+
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("fincore"), reason="needs root and util-linux's fincore")
 def test_a_file_just_read_is_no_longer_in_the_page_cache_once_it_is_dropped(tmp_path):
-    kind = subprocess.run(["stat", "-f", "-c", "%T", str(tmp_path)], capture_output=True, text=True, check=True)
-    if kind.stdout.strip() == "tmpfs":
+    if _on_tmpfs(tmp_path):
         pytest.skip("a tmpfs file's pages are its storage: they are never dropped")
     blob = tmp_path / "blob"
     blob.write_bytes(os.urandom(4 * MB))
