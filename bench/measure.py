@@ -90,22 +90,24 @@ def evict_page_cache(roots: Iterable[str]) -> int:
     """Write dirty pages back, then evict every file under ``roots`` from the page cache
     (posix_fadvise DONTNEED): the bytes of the files evicted.
 
-    Before a restore the benchmark evicts what the S3 server stores, so that each tool's restore
-    reads its objects from disk, as a restore long after its backup does, and with the memory they
-    held given back. Otherwise a restore starts from whatever its own backups left, which differs
-    by tool: s3rver deletes a multipart upload's part files once it has joined them, and frees as
-    much as was uploaded, while a backup of volumes frees nothing; on this machine the first restore
-    after a backup of volumes paid for that in tar's kernel time (docs/BENCHMARKS.md). Programs'
-    files stay cached, so the next tool's backup does not start cold either."""
+    Before a restore the benchmark evicts its own data (the data set, the source, what the S3
+    server stores), so that every tool's restore starts from the same memory: its objects read
+    from disk, as a restore long after its backup does, and the memory the data held just given
+    back, which the kernel hands out first. This machine is a VM whose balloon takes back memory
+    that stays free (free page reporting), and writing a restore into memory the host took back
+    cost tar twice the kernel time: restores took 5 s or 14 s depending on what the steps before
+    them had freed (s3rver frees a multipart upload's part files when it joins them; a backup of
+    volumes frees nothing), not on the tool (docs/BENCHMARKS.md). Programs' files stay cached,
+    unlike with ``drop_page_cache``, so the next step does not start cold."""
     os.sync()
     evicted = 0
     for root in roots:
         for directory, _dirs, names in os.walk(root):
             for name in names:
                 try:
-                    descriptor = os.open(os.path.join(directory, name), os.O_RDONLY)
+                    descriptor = os.open(os.path.join(directory, name), os.O_RDONLY | os.O_NOFOLLOW)
                 except OSError:
-                    continue  # removed meanwhile, or a socket
+                    continue  # removed meanwhile, a symbolic link or a socket
                 try:
                     os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
                     evicted += os.fstat(descriptor).st_size

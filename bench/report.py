@@ -226,9 +226,10 @@ def _restore_cache(rows: list[dict]) -> str:
     restores = [r for r in rows if r["step"] in ("restore", "chain restore")]
     if restores and all("evicted_bytes" in r for r in restores):
         return (
-            "Before every restore the S3 server's files are evicted from the page cache"
-            " (`evict_page_cache` in bench/measure.py), so that each tool's restore reads what it stored"
-            " from disk, as a restore long after its backup would, not from the memory its own backups left."
+            "Before every restore the benchmark's data (the data set, the source, the S3 server's files)"
+            " is evicted from the page cache (`evict_page_cache` in bench/measure.py), so that every"
+            " tool's restore reads what it stored from disk and starts from the same memory, not from"
+            " what its own backups left."
         )
     return "Restores start from the page cache the steps before them left."
 

@@ -120,12 +120,12 @@ class Bench:
         self.filesystems = FreshFilesystems()
 
     def measure(self, trial: Trial, step: str, command: tuple[list[str], dict], *, cold: bool = False) -> bool:
-        """Run one step and record it; ``cold``: with the S3 server's files evicted from the page
+        """Run one step and record it; ``cold``: with the benchmark's data evicted from the page
         cache first (restores: ``evict_page_cache``)."""
         argv, env = command
         ctx = trial.ctx
         os.sync()  # the previous step's writes (or the copy of the source) are written back now, not during this one
-        evicted = evict_page_cache([server_files(ctx.scratch)]) if cold else 0
+        evicted = evict_page_cache([self.base, ctx.scratch]) if cold else 0
         result = run_measured(argv, env=env, cwd=ctx.scratch, watch_dirs=ctx.watch, marker=trial.tool.marker)
         row = {"server": trial.server_name, "tool": trial.tool.name, "run": trial.run, "step": step}
         if cold:
