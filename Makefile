@@ -112,12 +112,13 @@ bench-index: $(VENV)/.installed
 	PYTHONPATH=tests $(BIN)/python -m bench.index_cost --size $(SIZE) --rounds $(ROUNDS)
 
 ## bench-first-restore: the host command's first and second restore after its backups on s3rver, with the
-## CPU of each process (make bench-first-restore VARIANTS=before=98bc769,volumes=HEAD; DROP=--drop drops
-## the page cache before the first)
+## CPU of each process (make bench-first-restore VARIANTS=before=98bc769,volumes=HEAD; BEFORE=evict evicts
+## the benchmark's data from the page cache before the first, as make bench does, BEFORE=drop drops it all)
 .PHONY: bench-first-restore
 VARIANTS ?= this=.
+BEFORE ?= nothing
 bench-first-restore: bench-system $(VENV)/.installed bench/node_modules/.installed
-	PYTHONPATH=tests $(BIN)/python -m bench.first_restore --size $(SIZE) --rounds $(ROUNDS) --variants $(VARIANTS) $(DROP)
+	PYTHONPATH=tests $(BIN)/python -m bench.first_restore --size $(SIZE) --rounds $(ROUNDS) --variants $(VARIANTS) --before $(BEFORE)
 
 ## bench-tar-listing: tar | zstd on a million small files with and without tar's member listing, and
 ## the alternatives (make bench-tar-listing ROUNDS=3)

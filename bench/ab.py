@@ -5,7 +5,7 @@ For a change to the engine: ``--variants base=HEAD~1,new=HEAD`` exports each rev
 (``.`` stands for the working tree) and runs the host command from it. Every round starts each
 contender on a fresh server (``--servers``), makes a full backup of the data set and restores it into
 a new file system; the order is reversed every other round, dirty pages are written out before
-every step and the benchmark's data is evicted from the page cache before a restore (with
+every step and the benchmark's data is evicted from the page cache as in bench.run (with
 ``--quiet S``, the step also waits up to S seconds for the machine to be idle). The server's own
 CPU time (user + system, from /proc) is taken for each step, since on two cores the server
 competes with the client, and so is everything else's ("others": the kernel's writeback of the
@@ -134,12 +134,12 @@ class AB:
 
     def step(self, server, ctx: Context, names: tuple[str, str, int], step: str, command) -> bool:
         """Whether the step ran; False when the server lacks a call the tool needs (as in bench.run).
-        A restore starts with the benchmark's data evicted from the page cache, as in bench.run."""
+        It starts with the benchmark's data evicted from the page cache, as in bench.run."""
         server_name, contender, round_number = names
         argv, env = command
         os.sync()
-        if step == "restore":
-            evict_page_cache([self.bench.base, ctx.scratch])
+        # the full reads the data set itself (ctx.src): only a restore may find it evicted
+        evict_page_cache([self.bench.base, ctx.scratch] if step == "restore" else [server_files(ctx.scratch)])
         if self.patience_s:
             waited = wait_for_quiet(self.patience_s)
             if waited > 3:

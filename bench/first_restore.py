@@ -3,10 +3,13 @@
 On one server (``--server``, s3rver by default), for each engine revision (``--variants``, as in
 bench.ab): a full of the data set, 1% changed, an incremental, then two restores of the chain,
 each into a new ext4, with the CPU time of every process of the restore's tree sampled every
-0.1 s and summed by command name. ``--drop`` drops the page cache (root only) before the first
-restore. On this 2-core machine the first restore after a backup of volumes took twice as long as
-the second, all of it in tar's own (kernel) time, and the same as the second with the page cache
-dropped: docs/BENCHMARKS.md, "The targets, read off the run above".
+0.1 s and summed by command name. ``--before`` says what the first restore starts from: the memory
+the backups left (``nothing``), the benchmark's data evicted from the page cache (``evict``, what
+``make bench`` does before every restore), or the whole page cache dropped (``drop``, root only).
+On this 2-core VM the first restore after a backup of volumes took twice as long as the second,
+all of it in tar's own kernel time, and as long as the second after either: the memory it wrote
+into had been free long enough for the VM's balloon to take it back (docs/BENCHMARKS.md, "The
+targets, read off the run above").
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import time
 from . import dataset
 from .ab import HostAt, variant_tree
 from .fresh_fs import restore_fs_bytes
-from .measure import drop_page_cache, run_measured
+from .measure import drop_page_cache, evict_page_cache, run_measured
 from .run import Bench, alternated, data_set_parser, parse_size
 from .servers import SERVERS
 from .tools import Context, S3napbackHost
@@ -82,7 +85,7 @@ def sampled(argv: list[str], env: dict, cwd: str) -> tuple[float, dict[str, floa
     return time.monotonic() - started, by_name(last_seen)
 
 
-def one(bench: Bench, server_name: str, tool: HostAt, drop: bool) -> list[str]:
+def one(bench: Bench, server_name: str, tool: HostAt, before: str) -> list[str]:
     scratch = os.path.join(bench.work, "first-restore")
     shutil.rmtree(scratch, ignore_errors=True)
     os.makedirs(scratch)
@@ -106,8 +109,10 @@ def one(bench: Bench, server_name: str, tool: HostAt, drop: bool) -> list[str]:
             size = restore_fs_bytes(bench.source_bytes)
             with bench.filesystems.make(os.path.join(scratch, f"restore-{number}"), size) as where:
                 os.sync()
-                if drop and number == 1 and not drop_page_cache():
-                    raise RuntimeError("--drop: the page cache can be dropped only as root")
+                if number == 1 and before == "evict":
+                    evict_page_cache([bench.base, scratch])
+                if number == 1 and before == "drop" and not drop_page_cache():
+                    raise RuntimeError("--before drop: the page cache can be dropped only as root")
                 argv, env = tool.restore(ctx, os.path.join(where, "restored"))
                 wall, cpu = sampled(argv, env, scratch)
                 said.append(f"restore {number} {wall:.2f} s, CPU by process {cpu}")
@@ -123,7 +128,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server", default="s3rver", choices=sorted(SERVERS))
     parser.add_argument("--variants", default="this=.", help="NAME=REVISION,... (. is the working tree)")
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--drop", action="store_true", help="drop the page cache before the first restore")
+    parser.add_argument(
+        "--before",
+        choices=("nothing", "evict", "drop"),
+        default="nothing",
+        help="before the first restore: nothing, evict the benchmark's data, or drop the page cache",
+    )
     options = parser.parse_args(argv)
     os.makedirs(options.work, exist_ok=True)
     bench = Bench(options.work, parse_size(options.size), options.seed)
@@ -134,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for round_number in range(1, options.rounds + 1):
             for tool in alternated(tools, round_number):
-                print(f"round {round_number} {tool.name}: " + "; ".join(one(bench, options.server, tool, options.drop)))
+                said = one(bench, options.server, tool, options.before)
+                print(f"round {round_number} {tool.name}: " + "; ".join(said))
     except RuntimeError as exc:
         print(f"first-restore: {exc}", file=sys.stderr)
         return 1

@@ -75,7 +75,7 @@ def disk_usage_bytes(paths: Iterable[str]) -> int:
 
 def drop_page_cache() -> bool:
     """Write dirty pages back and drop the whole clean page cache, dentries and inodes; False where
-    not permitted (not root). For experiments (bench/first_restore.py's ``--drop``): it also drops
+    not permitted (not root). For experiments (bench/first_restore.py's ``--before drop``): it also drops
     every program's files, which the next command then reads from disk."""
     os.sync()
     try:
@@ -90,15 +90,15 @@ def evict_page_cache(roots: Iterable[str]) -> int:
     """Write dirty pages back, then evict every file under ``roots`` from the page cache
     (posix_fadvise DONTNEED): the bytes of the files evicted.
 
-    Before a restore the benchmark evicts its own data (the data set, the source, what the S3
-    server stores), so that every tool's restore starts from the same memory: its objects read
-    from disk, as a restore long after its backup does, and the memory the data held just given
-    back, which the kernel hands out first. This machine is a VM whose balloon takes back memory
-    that stays free (free page reporting), and writing a restore into memory the host took back
-    cost tar twice the kernel time: restores took 5 s or 14 s depending on what the steps before
-    them had freed (s3rver frees a multipart upload's part files when it joins them; a backup of
-    volumes frees nothing), not on the tool (docs/BENCHMARKS.md). Programs' files stay cached,
-    unlike with ``drop_page_cache``, so the next step does not start cold."""
+    Before every step the benchmark evicts its own data that the step does not read (bench/run.py),
+    so that every step starts from the same memory: what the data held, just given back, which the
+    kernel hands out first. This machine is a VM whose balloon takes back memory that stays free
+    (free page reporting), and writing into memory the host took back cost tar twice the kernel
+    time: a restore took 14.65 s, or 4.18 s after an eviction, depending on what the steps before it
+    had freed (s3rver frees a multipart upload's part files when it joins them; a backup of volumes
+    frees nothing), not on the tool (docs/BENCHMARKS.md). A restore also reads its objects from
+    disk, as a restore long after its backup does. Programs' files stay cached, unlike with
+    ``drop_page_cache``, so no step starts cold."""
     os.sync()
     evicted = 0
     for root in roots:

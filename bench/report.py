@@ -221,17 +221,17 @@ def targets(groups: dict, server: str) -> list[str]:
     return lines
 
 
-def _restore_cache(rows: list[dict]) -> str:
-    """What the restores started from: with the server's stored objects evicted, or not."""
-    restores = [r for r in rows if r["step"] in ("restore", "chain restore")]
-    if restores and all("evicted_bytes" in r for r in restores):
+def _page_cache(rows: list[dict]) -> str:
+    """What each step started from: with the benchmark's data evicted from the page cache, or not."""
+    if rows and all("evicted_bytes" in r for r in rows):
         return (
-            "Before every restore the benchmark's data (the data set, the source, the S3 server's files)"
-            " is evicted from the page cache (`evict_page_cache` in bench/measure.py), so that every"
-            " tool's restore reads what it stored from disk and starts from the same memory, not from"
-            " what its own backups left."
+            "Before every step the benchmark's data that the step does not read (the data set's master"
+            " copy, the S3 server's files; before a restore, the source too) is evicted from the page cache"
+            " (`evict_page_cache` in bench/measure.py), so that every step starts from the same memory, not"
+            " from what the steps before it happened to free: on this VM, memory that stays free is taken"
+            " back by the host, and writing into it costs twice the kernel time."
         )
-    return "Restores start from the page cache the steps before them left."
+    return "Every step starts from the page cache the steps before it left."
 
 
 def render(rows: list[dict], source_bytes: int, settings: dict) -> str:
@@ -247,7 +247,7 @@ def render(rows: list[dict], source_bytes: int, settings: dict) -> str:
         " backup). Peak RSS and CPU are of the whole process tree; temp disk is the peak size of the"
         " tool's HOME, TMPDIR and caches. The tools take turns in an order that changes each run"
         " (`tool_order` in bench/run.py), and dirty pages are written out (`sync`) before every step."
-        f" Restores write into {settings['restores']}. {_restore_cache(rows)}",
+        f" Restores write into {settings['restores']}. {_page_cache(rows)}",
     ]
     for server in settings["servers"]:
         lines += ["", f"#### Server: {server}", "", *_table(groups, server), "", *targets(groups, server)]

@@ -120,16 +120,16 @@ class Bench:
         self.filesystems = FreshFilesystems()
 
     def measure(self, trial: Trial, step: str, command: tuple[list[str], dict], *, cold: bool = False) -> bool:
-        """Run one step and record it; ``cold``: with the benchmark's data evicted from the page
-        cache first (restores: ``evict_page_cache``)."""
+        """Run one step and record it, with the benchmark's data that the step does not read evicted
+        from the page cache first (``evict_page_cache``): the data set's master copy and the S3
+        server's files; for a restore (``cold``), all of the trial's, the source too."""
         argv, env = command
         ctx = trial.ctx
         os.sync()  # the previous step's writes (or the copy of the source) are written back now, not during this one
-        evicted = evict_page_cache([self.base, ctx.scratch]) if cold else 0
+        evicted = evict_page_cache([self.base, ctx.scratch if cold else server_files(ctx.scratch)])
         result = run_measured(argv, env=env, cwd=ctx.scratch, watch_dirs=ctx.watch, marker=trial.tool.marker)
         row = {"server": trial.server_name, "tool": trial.tool.name, "run": trial.run, "step": step}
-        if cold:
-            row["evicted_bytes"] = evicted
+        row["evicted_bytes"] = evicted
         row.update(input_bytes=0 if step == "setup" else self.source_bytes, wall_s=result.wall_s, cpu_s=result.cpu_s)
         row.update(peak_rss_bytes=result.peak_rss_bytes, peak_temp_bytes=result.peak_temp_bytes)
         if trial.tool.marker:
