@@ -125,7 +125,8 @@ class Bench:
         server's files; for a restore (``cold``), all of the trial's, the source too."""
         argv, env = command
         ctx = trial.ctx
-        os.sync()  # the previous step's writes (or the copy of the source) are written back now, not during this one
+        # evict_page_cache first writes back the previous step's writes (or the copy of the source),
+        # now, not during this step
         evicted = evict_page_cache([self.base, ctx.scratch if cold else server_files(ctx.scratch)])
         result = run_measured(argv, env=env, cwd=ctx.scratch, watch_dirs=ctx.watch, marker=trial.tool.marker)
         row = {"server": trial.server_name, "tool": trial.tool.name, "run": trial.run, "step": step}

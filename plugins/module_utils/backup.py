@@ -34,7 +34,7 @@ from .s3 import Bucket, ConnectedRun
 from .set_listing import Backup, Chain, SetListing, build_listing, chain_problem, fetched
 from .signature import Signer
 from .state import SetState
-from .upload import MIN_PART_SIZE, StreamUpload, VolumeUpload
+from .upload import MIN_PART_SIZE, StreamUpload, VolumeUpload, fill
 
 INDEX_PART = MIN_PART_SIZE  # most indexes fit in one; a tree of a million files needs three
 
@@ -92,14 +92,7 @@ class _Resumed:
 def _read_head(stream, size: int) -> bytearray:
     """Up to ``size`` bytes of ``stream``, fewer only at its end."""
     head = bytearray(size)
-    view, filled = memoryview(head), 0
-    while filled < size:
-        count = stream.readinto(view[filled:])
-        if not count:
-            break
-        filled += count
-    view.release()
-    del head[filled:]
+    del head[fill(stream, head, size) :]
     return head
 
 

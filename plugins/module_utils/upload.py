@@ -61,7 +61,7 @@ def _read_into(stream, target: memoryview) -> int:
     return len(data)
 
 
-def _fill(stream, buffer: bytearray, wanted: int) -> int:
+def fill(stream, buffer: bytearray, wanted: int) -> int:
     """Read from ``stream`` into ``buffer`` until ``wanted`` bytes or EOF; return how many."""
     view = memoryview(buffer)[:wanted]
     filled = 0
@@ -127,7 +127,7 @@ class _PartedUpload:
                         raise self._failure
                     if len(buffer) < wanted:
                         buffer = bytearray(wanted)
-                    filled = _fill(stream, buffer, wanted)
+                    filled = fill(stream, buffer, wanted)
                     if filled == 0 and number > 1:
                         break
                     digest.update(memoryview(buffer)[:filled])

@@ -7,16 +7,16 @@ bucket's HEAD) to see what happened before S3 answered anything."""
 import json
 import os
 import signal
-import sys
 import time
 
 import pytest
 import yaml
 from support import trees
-from support.crash import kill_group, start_group
+from support.crash import kill_group
 from support.faulty_proxy import FaultyProxy, Hold
 from support.fixtures import bucket_contents, open_uploads
-from test_host_command import CRON_ENV, MODULE, s3napback
+from test_crash_points import assert_restores, host_command, next_run
+from test_host_command import s3napback
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils.host_command import EXIT_TERMINATED
 
@@ -63,10 +63,6 @@ def snapshots(tmp_path):
     return current.read_bytes(), pending.read_bytes() if pending.exists() else None
 
 
-def start_run(config, *args):
-    return start_group([sys.executable, "-m", MODULE, "--config", str(config), *args], CRON_ENV)
-
-
 def walked_before_s3_answered(process, tmp_path):
     """Wait until the run's tar has written its new snapshot, which it does at the end of its walk."""
     deadline = time.monotonic() + 30
@@ -78,26 +74,11 @@ def walked_before_s3_answered(process, tmp_path):
     return False
 
 
-def run_result(config, *args):
-    run = s3napback(config, "--json", "run", "www", *args)
-    assert run.returncode == 0, run.stderr
-    (result,) = json.loads(run.stdout)["results"]
-    return result
-
-
-def assert_restores(config, tmp_path, keys):
-    restored = tmp_path / "restored"
-    run = s3napback(config, "restore", "www", "--dest", str(restored), "--force", "--gpg-home", keys.secret_home)
-    assert run.returncode == 0, run.stderr
-    source = {path: entry for path, entry in trees.picture(str(tmp_path / "www")).items() if not path.endswith(b".key")}
-    assert trees.differences(source, trees.picture(str(restored))) == []
-
-
 def test_a_diff_walks_the_tree_before_s3_answers_and_is_stored_once_it_has(early, tmp_path, s3, bucket, keys):
     config, _document, rule, _proxy = early
     first = bucket_contents(s3, bucket)
     hold = rule.arm()
-    process = start_run(config, "--json", "run", "www", "--force")
+    process = host_command(config, "--json", "run", "www", "--force")
     try:
         hold.wait()
         assert walked_before_s3_answered(process, tmp_path)
@@ -118,19 +99,19 @@ def test_an_early_diff_the_plan_overrules_is_dropped_unsent_and_a_full_stored(ea
     config, document, _rule, proxy = early
     document["defaults"]["diffs"] = 1
     config.write_text(yaml.safe_dump(document))
-    diff = run_result(config, "--force")
+    diff = next_run(config, "--force")
     assert diff["backup"]["kind"] == "diff"
     before = bucket_contents(s3, bucket)
     trees.write(str(tmp_path / "www" / "newer.txt"), b"changed since the diff\n")
     sent = len(proxy.requests)
-    full = run_result(config, "--force")
+    full = next_run(config, "--force")
     assert full["backup"]["kind"] == "full" and "already has its 1 diffs" in full["reason"]
     made = [full["backup"][name] for name in ("key", "index_key", "manifest_key")]
     puts = sorted(path.split("/", 2)[2] for method, path, _headers in proxy.requests[sent:] if method == "PUT")
     assert puts == sorted(made)
     assert bucket_contents(s3, bucket) == sorted(before + made) and open_uploads(s3, bucket) == []
     assert snapshots(tmp_path)[1] is None
-    following = run_result(config, "--force")  # the snapshot is the full's: a diff of it
+    following = next_run(config, "--force")  # the snapshot is the full's: a diff of it
     assert following["backup"]["kind"] == "diff" and following["backup"]["parent"] == full["backup"]["key"]
     assert_restores(config, tmp_path, keys)
 
@@ -139,7 +120,7 @@ def test_sigterm_while_s3_is_asked_stores_nothing_and_leaves_the_state(early, tm
     config, _document, rule, _proxy = early
     first, state = bucket_contents(s3, bucket), snapshots(tmp_path)
     hold = rule.arm()
-    process = start_run(config, "run", "www", "--force")
+    process = host_command(config, "run", "www", "--force")
     try:
         hold.wait()
         assert walked_before_s3_answered(process, tmp_path)
