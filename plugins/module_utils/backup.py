@@ -100,6 +100,45 @@ class _NotAsForeseen(Exception):
     """The plan S3's listing gave is not the diff whose stream started before it was asked."""
 
 
+class _Known:
+    """A decision made before the stream starts: what ``_store`` asks of a run's decision."""
+
+    def __init__(self, decision: _Decision):
+        self.decision = decision
+
+    def begin(self) -> None:
+        """The stream has started."""
+
+    def result(self) -> _Decision:
+        """The decision, asked once the stream's first part is read."""
+        return self.decision
+
+
+class _Foreseen:
+    """An early run's decision, as ``_Known``'s: asked of S3 in ``pool`` from the moment its stream
+    has started, not before, so that the thread's CPU (botocore's import and client) does not hold
+    the GIL while the main thread starts the pipeline's processes."""
+
+    def __init__(self, pool: concurrent.futures.Executor, decide: Callable[[], _Decision]):
+        self.pool, self.decide = pool, decide
+        self.deciding: concurrent.futures.Future | None = None
+
+    def begin(self) -> None:
+        self.deciding = self.pool.submit(self.decide)
+
+    def made(self) -> _Decision:
+        """The decision S3's answers gave, whatever it is."""
+        if self.deciding is None:
+            raise AssertionError("asked for the decision of a stream that never began")
+        return self.deciding.result()
+
+    def result(self) -> _Decision:
+        decision = self.made()
+        if decision.plan.kind != "diff" or not decision.key:
+            raise _NotAsForeseen
+        return decision
+
+
 @dataclass
 class _Decision:
     """What a run decides once it has asked S3: the plan, and the key of the backup it stores, or
@@ -170,11 +209,11 @@ class BackupRun(ConnectedRun):
         early = self._may_start_early()
         if not early:
             self._connect()
-        if request.encrypt:
-            gpg.check_recipients(request.keyring_home, request.gpg_recipient, request.gpg_public_key)
+            self._check_recipients()
         if self.signer:
             self.signer.check()
-        # Everything is checked: only now may this run change anything on the host.
+        # Everything is checked: only now may this run change anything on the host. (An early run
+        # checks its recipients beside its stream, whose scratch snapshot a failure removes.)
         keyring_changed = False
         if not self.check_mode:
             private_directory(request.state_dir, "state")
@@ -245,7 +284,15 @@ class BackupRun(ConnectedRun):
         if request.protection.object_lock_days:
             self.bucket.check_object_lock()
 
+    def _check_recipients(self) -> None:
+        request = self.request
+        if request.encrypt:
+            gpg.check_recipients(request.keyring_home, request.gpg_recipient, request.gpg_public_key)
+
     def _connect_and_decide(self) -> _Decision:
+        """An early run's checks and plan, beside its stream: the recipients first, so that a
+        mistyped one fails before S3 is asked, as it does on a run that does not start early."""
+        self._check_recipients()
         self._connect()
         return self._decide()
 
@@ -254,19 +301,12 @@ class BackupRun(ConnectedRun):
             return self._carry_out(self._decide())
         # The executor's end waits for the decision, so that no S3 call of this run outlives its lock.
         with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="s3-plan") as pool:
-            deciding = pool.submit(self._connect_and_decide)
-
-            def decided() -> _Decision:
-                decision = deciding.result()
-                if decision.plan.kind != "diff" or not decision.key:
-                    raise _NotAsForeseen
-                return decision
-
+            foreseen = _Foreseen(pool, self._connect_and_decide)
             try:
-                stored = self._store("diff", decided)
+                stored = self._store("diff", foreseen)
             except _NotAsForeseen:
-                return self._carry_out(deciding.result())
-        return self._carry_out(deciding.result(), stored)
+                return self._carry_out(foreseen.made())
+        return self._carry_out(foreseen.made(), stored)
 
     def _decide(self) -> _Decision:
         """List the set, clear what killed runs left, and plan."""
@@ -318,7 +358,7 @@ class BackupRun(ConnectedRun):
             backup = {"key": key, "kind": plan.kind, "parent": plan.parent.key if plan.parent else None}
             rotated = self._rotate(future, key, dry_run=True)
             return Outcome(True, plan.reason, set_info, backup, rotated, debris, self.kept_locked)
-        backup = stored if stored is not None else self._store(plan.kind, lambda: decision)
+        backup = stored if stored is not None else self._store(plan.kind, _Known(decision))
         rotated = self._rotate(future, key)
         return Outcome(True, plan.reason, set_info, backup, rotated, debris, self.kept_locked)
 
@@ -360,8 +400,8 @@ class BackupRun(ConnectedRun):
             stages.append(gpg.Keyring(request.keyring_home).encrypt_stage(request.gpg_recipient))
         return stages
 
-    def _store(self, kind: str, decided: Callable[[], _Decision]) -> dict:
-        """Stream a ``kind`` backup into the key ``decided()`` names, which it asks once the
+    def _store(self, kind: str, decided: _Known | _Foreseen) -> dict:
+        """Stream a ``kind`` backup into the key ``decided`` names, which it asks once the
         stream's first part is read; then its index, its lock and its manifest."""
         request = self.request
         started, clock = datetime.datetime.now(datetime.timezone.utc), time.monotonic()
@@ -370,9 +410,8 @@ class BackupRun(ConnectedRun):
         try:
             with index or contextlib.nullcontext():
                 prepared = request.source.prepare(kind, self.state, index)
-                decision, uploaded, results, timings = self._stream(prepared, kind, decided, index)
+                decision, uploaded, results, timings, index_entry = self._stream(prepared, kind, decided, index)
                 key, plan = decision.key, decision.plan
-                index_entry = self._store_index(key, index) if index else None
                 # S3 refuses a lock date in the past: count from the later of the run's time and the clock's.
                 until = request.protection.retain_until(max(self.now, started))
                 if until is not None:
@@ -434,19 +473,21 @@ class BackupRun(ConnectedRun):
             "timings": timings,
         }
 
-    def _stream(self, prepared, kind: str, decided: Callable[[], _Decision], index: IndexStream | None) -> tuple:
+    def _stream(self, prepared, kind: str, decided: _Known | _Foreseen, index: IndexStream | None) -> tuple:
         """The source's stream through compressor and gpg into the backup's volumes, completed
-        only once every stage exited well. The first part is read before ``decided()`` is asked
-        for the key (a stream started early reads it while S3 is asked). Returns the decision,
-        what was uploaded, the stages' results and the timings."""
+        only once every stage exited well, and its file index stored beside them. The first part
+        is read before ``decided`` is asked for the key (a stream started early reads it while
+        S3 is asked). Returns the decision, what was uploaded, the stages' results, the timings
+        and what the manifest records of the index."""
         request = self.request
         progress = self.progress
         report = (lambda size: progress("uploading", size)) if progress else None
         with Pipeline(self._stages(prepared.stage)) as pipe:
+            decided.begin()
             streaming = time.monotonic()
             reader = _TimedReader(pipe.stdout)
             stream = _Resumed(_read_head(reader, request.part_size), reader)
-            decision = decided()
+            decision = decided.result()
             self._key = decision.key
             with VolumeUpload(
                 self._s3,
@@ -463,16 +504,32 @@ class BackupRun(ConnectedRun):
                 except BackupError as exc:
                     index_failure = index.failure() if index is not None and exc.stage == "tar" else None
                     raise (index_failure or exc) from exc
-                if index is not None:
-                    index.finish(self.state.pending_snapshot)
-                upload.complete()
-                self._stored.update(upload.versions)
+                index_entry = self._complete(upload, decision.key, index)
         timings = _timings(results, time.monotonic() - streaming, reader.waited)
-        return decision, uploaded, results, timings
+        return decision, uploaded, results, timings, index_entry
+
+    def _complete(self, upload: VolumeUpload, key: str, index: IndexStream | None) -> dict | None:
+        """Store the data's last volume (all of a diff within one part) while the file index is
+        ended and stored in a thread: each is checked with its own HEAD, and only the manifest,
+        written after both, makes them a backup, so neither waits for the other. A run killed
+        between them leaves a stray or a lonely index, which the next run clears. What the
+        manifest records of the index, or None without one."""
+        if index is None:
+            upload.complete()
+            self._stored.update(upload.versions)
+            return None
+        # The executor's end waits for the index, whatever happens here: what it stored is in
+        # self._stored before a failure deletes what this run stored.
+        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="s3-index") as pool:
+            indexed = pool.submit(self._store_index, key, index)
+            upload.complete()
+            self._stored.update(upload.versions)
+            return indexed.result()
 
     def _store_index(self, key: str, index: IndexStream) -> dict:
-        """Upload the file index beside the data (locked with it, by _lock): what the manifest
-        records of it."""
+        """End the file index (checking its stages) and upload it beside the data (locked with
+        it, by _lock): what the manifest records of it."""
+        index.finish(self.state.pending_snapshot)
         index_key = naming.index_key(key)
         arguments = self.request.protection.encryption_arguments()
         with StreamUpload(self._s3, index_key, arguments, first_part=INDEX_PART, concurrency=2) as upload:

@@ -1,7 +1,11 @@
 # Copyright: s3napback contributors
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The host command's ``ls`` and ``find``: a directory set's files through its indexes, and the
-key options they share with ``restore`` and ``verify``."""
+key options they share with ``restore`` and ``verify``.
+
+browse.py (with the index reader and the download it brings) is imported by the commands that use
+it, not with this file, which the host command's parser needs for every run.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,6 @@ import sys
 from typing import Any
 
 from . import config
-from .browse import BrowseRequest, find_versions, list_tree, tree_as_of
 from .errors import BackupError
 from .options import connection_from
 from .retrieval import TIERS
@@ -63,6 +66,8 @@ def _request(args, jobs: list, **more) -> tuple:
     request = job.request
     if request.source.type != "directory":
         raise BackupError("config", f"{job.name} is not a directory set: only those have file indexes")
+    from .browse import BrowseRequest  # noqa: PLC0415
+
     browse = BrowseRequest(
         bucket=request.bucket,
         name=job.name,
@@ -80,6 +85,8 @@ def _short(key: str) -> str:
 
 
 def ls(args, jobs: list) -> tuple[int, list]:
+    from .browse import list_tree, tree_as_of  # noqa: PLC0415
+
     job, request = _request(args, jobs, at=args.at, paths=args.paths)
     if args.json:
         return 0, [{"job": job.name, **list_tree(request)}]
@@ -93,6 +100,8 @@ def ls(args, jobs: list) -> tuple[int, list]:
 
 
 def find(args, jobs: list) -> tuple[int, list]:
+    from .browse import find_versions  # noqa: PLC0415
+
     job, request = _request(args, jobs)
     found = find_versions(request, args.pattern)
     if not args.json:

@@ -15,8 +15,6 @@ import re
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 
 from .errors import BackupError
 from .files import write_private
@@ -55,7 +53,6 @@ class Reporter:
         """``status_dir``: where each job's ``<job>.status.json`` goes; None: the job's state_dir."""
         self.log_file, self.metrics_dir, self.clock = log_file, metrics_dir, clock
         self.status_dir = status_dir
-        self.opener = urllib.request.build_opener()
 
     def started(self, job) -> None:
         self._ping(job, "/start", b"")
@@ -127,9 +124,14 @@ class Reporter:
         url = job.healthcheck_url
         if not url:
             return
+        # Imported here: urllib.request (with http.client and ssl) was a tenth of the engine's
+        # start, which every run without a healthcheck paid before tar could begin.
+        import urllib.error  # noqa: PLC0415
+        import urllib.request  # noqa: PLC0415
+
         try:
             request = urllib.request.Request(url.rstrip("/") + suffix, data=body, method="POST")  # noqa: S310 (http(s) only, by the config)
-            with self.opener.open(request, timeout=PING_TIMEOUT_S):
+            with urllib.request.build_opener().open(request, timeout=PING_TIMEOUT_S):
                 pass
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)

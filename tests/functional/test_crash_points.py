@@ -13,6 +13,7 @@ import signal
 import stat
 import sys
 import threading
+import time
 
 import pytest
 import yaml
@@ -175,6 +176,37 @@ def test_a_backup_killed_at_each_write_leaves_what_the_next_run_clears(
     assert not [name for name in os.listdir(tmp_path / "state") if name.endswith(".new")]
     status = json.loads((tmp_path / "state" / "www.status.json").read_text())
     assert (status["removed_strays"], status["aborted_uploads"]) == (len(removed), 0)
+    assert_restores(config, tmp_path, keys)
+
+
+def test_a_diff_of_one_volume_killed_while_its_data_is_stored_leaves_its_index_for_the_next_run(
+    proxied, tmp_path, s3, bucket, keys
+):
+    """A diff within its first part stores its data and its file index at once. Killed while the
+    data's PUT waits (the store never sees it), the index the store took is a lonely index: the
+    state is as it was, and the next run clears the index and stores the diff."""
+    config, _document, rule = proxied
+    first = s3napback(config, "run", "www")
+    assert first.returncode == 0, first.stderr
+    trees.write(str(tmp_path / "www" / "small.txt"), b"a change within one volume\n")
+    before, state = bucket_contents(s3, bucket), state_of(tmp_path)
+    hold = rule.arm(HELD["volumes"])
+    process = host_command(config, "run", "www", "--force")
+    try:
+        index = hold.wait().split("/", 2)[2] + ".index"
+        deadline = time.monotonic() + 60
+        while index not in bucket_contents(s3, bucket) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        _out, err = kill_group(process)
+    hold.release(False)
+    assert process.returncode == -9, err
+    assert bucket_contents(s3, bucket) == sorted([*before, index])
+    assert state_of(tmp_path) == state
+    result = next_run(config, "--force")
+    assert result["backup"]["kind"] == "diff" and result["removed_strays"] == [index]
+    made = [result["backup"][name] for name in ("key", "index_key", "manifest_key")]
+    assert bucket_contents(s3, bucket) == sorted([*before, *made])
     assert_restores(config, tmp_path, keys)
 
 
