@@ -514,17 +514,13 @@ class BackupRun(ConnectedRun):
         written after both, makes them a backup, so neither waits for the other. A run killed
         between them leaves a stray or a lonely index, which the next run clears. What the
         manifest records of the index, or None without one."""
-        if index is None:
-            upload.complete()
-            self._stored.update(upload.versions)
-            return None
         # The executor's end waits for the index, whatever happens here: what it stored is in
         # self._stored before a failure deletes what this run stored.
         with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="s3-index") as pool:
-            indexed = pool.submit(self._store_index, key, index)
+            indexed = pool.submit(self._store_index, key, index) if index is not None else None
             upload.complete()
             self._stored.update(upload.versions)
-            return indexed.result()
+            return indexed.result() if indexed is not None else None
 
     def _store_index(self, key: str, index: IndexStream) -> dict:
         """End the file index (checking its stages) and upload it beside the data (locked with
