@@ -72,23 +72,6 @@ class _TimedReader:
             self.waited += time.monotonic() - started
 
 
-class _Resumed:
-    """A stream whose first bytes were already read (``head``): them, then the rest of ``stream``."""
-
-    def __init__(self, head: bytearray, stream):
-        self.head, self.stream, self.offset = head, stream, 0
-
-    def readinto(self, target) -> int:
-        if self.offset == len(self.head):
-            return self.stream.readinto(target)
-        count = min(len(target), len(self.head) - self.offset)
-        target[:count] = memoryview(self.head)[self.offset : self.offset + count]
-        self.offset += count
-        if self.offset == len(self.head):
-            self.head, self.offset = bytearray(), 0  # its memory goes back before the upload's grows
-        return count
-
-
 def _read_head(stream, size: int) -> bytearray:
     """Up to ``size`` bytes of ``stream``, fewer only at its end."""
     head = bytearray(size)
@@ -486,7 +469,7 @@ class BackupRun(ConnectedRun):
             decided.begin()
             streaming = time.monotonic()
             reader = _TimedReader(pipe.stdout)
-            stream = _Resumed(_read_head(reader, request.part_size), reader)
+            head = _read_head(reader, request.part_size)
             decision = decided.result()
             self._key = decision.key
             with VolumeUpload(
@@ -498,7 +481,7 @@ class BackupRun(ConnectedRun):
                 progress=report,
                 bandwidth_limit=request.bandwidth_limit,
             ) as upload:
-                uploaded = upload.feed(stream)
+                uploaded = upload.feed(reader, head)
                 try:
                     results = pipe.finish()
                 except BackupError as exc:

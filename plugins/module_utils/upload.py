@@ -73,6 +73,16 @@ def fill(stream, buffer: bytearray, wanted: int) -> int:
     return filled
 
 
+def _filled(stream, buffer: bytearray, wanted: int, head: bytearray | None) -> tuple[bytearray, int]:
+    """``buffer`` (or, when too small, a new one) holding the stream's next ``wanted`` bytes, and
+    how many it holds: ``head``, when it is that buffer, holds them already."""
+    if buffer is head:
+        return buffer, len(buffer)
+    if len(buffer) < wanted:
+        buffer = bytearray(wanted)
+    return buffer, fill(stream, buffer, wanted)
+
+
 class _PartedUpload:
     """A stream cut into parts of ``part_size(number, first_part)`` bytes, ``concurrency`` of them
     uploading while the next one fills. What a part becomes is the subclass's: ``_send``."""
@@ -92,7 +102,7 @@ class _PartedUpload:
             raise BackupError("upload", f"the part size must be from {MIN_PART_SIZE} to {MAX_PART_SIZE} bytes")
         self.bucket, self.key, self.extra = bucket, key, extra
         self.first_part, self.concurrency = first_part, max(1, concurrency)
-        self._whole: bytes | None = None  # the stream, when it ended within its first part
+        self._whole: bytearray | None = None  # the stream, when it ended within its first part
         self._parts: list = []  # what each part's _send returned, in order
         self._completed = False
         self._failure: BaseException | None = None
@@ -102,8 +112,10 @@ class _PartedUpload:
     def __enter__(self):
         return self
 
-    def feed(self, stream) -> Uploaded:
+    def feed(self, stream, head: bytearray | None = None) -> Uploaded:
         """Upload everything ``stream`` yields until EOF, as parts; return its size and SHA-256.
+        ``head``: the stream's first bytes, already read into a buffer the upload may keep, as
+        many as the first part takes or, shorter, the whole stream.
 
         ``concurrency + 1`` buffers are allocated once and reused: one fills from the stream while
         the others upload. Reusing them keeps memory flat; fresh multi-MB objects per part
@@ -112,8 +124,11 @@ class _PartedUpload:
         digest, size, number = hashlib.sha256(), 0, 0
         started = time.monotonic()
         free: queue.SimpleQueue = queue.SimpleQueue()
-        for _buffer in range(self.concurrency + 1):
-            free.put(bytearray())
+        buffers = [bytearray() for _buffer in range(self.concurrency + 1)]
+        if head is not None:
+            buffers[0] = head  # the first out
+        for buffer in buffers:
+            free.put(buffer)
         futures: list[concurrent.futures.Future] = []
         with concurrent.futures.ThreadPoolExecutor(self.concurrency, thread_name_prefix="s3-part") as pool:
             try:
@@ -125,9 +140,7 @@ class _PartedUpload:
                     buffer = free.get()  # waits while every buffer is uploading
                     if self._failure is not None:
                         raise self._failure
-                    if len(buffer) < wanted:
-                        buffer = bytearray(wanted)
-                    filled = fill(stream, buffer, wanted)
+                    buffer, filled = _filled(stream, buffer, wanted, head if number == 1 else None)
                     if filled == 0 and number > 1:
                         break
                     digest.update(memoryview(buffer)[:filled])
@@ -135,7 +148,8 @@ class _PartedUpload:
                     size += filled
                     self._progress(size)
                     if number == 1 and filled < wanted:
-                        self._whole = bytes(memoryview(buffer)[:filled])
+                        del buffer[filled:]  # kept whole, not copied: nothing reuses it
+                        self._whole = buffer
                         self._pace(started, size)
                         break
                     self._before_first_part()
