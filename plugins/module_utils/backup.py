@@ -99,8 +99,9 @@ class _Known:
 
 class _Foreseen:
     """An early run's decision, as ``_Known``'s: asked of S3 in ``pool`` from the moment its stream
-    has started, not before, so that the thread's CPU (botocore's import and client) does not hold
-    the GIL while the main thread starts the pipeline's processes."""
+    has started, not before, so that nothing of S3's side (the recipients' check, botocore's
+    import) comes before tar's start or competes with the main thread while it starts the
+    pipeline's processes."""
 
     def __init__(self, pool: concurrent.futures.Executor, decide: Callable[[], _Decision]):
         self.pool, self.decide = pool, decide
