@@ -4,15 +4,14 @@ says "truncated" without a way on must fail the listing rather than end it short
 
 import pytest
 from support.faulty_proxy import FaultyProxy
-from support.fixtures import ACCESS_KEY, SECRET_KEY
+from support.fixtures import engine_connection
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils.errors import BackupError
-from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Bucket, Connection
+from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Bucket
 
 
 def small_pages(url, bucket):
-    connection = Connection(access_key=ACCESS_KEY, secret_key=SECRET_KEY, region="us-east-1", endpoint_url=url)
-    engine = Bucket(connection, bucket)
+    engine = Bucket(engine_connection(url), bucket)
     engine.page_size = 2
     return engine
 

@@ -13,21 +13,17 @@ import pytest
 from support import trees
 from support.engine import restore_set
 from support.faulty_proxy import FaultyProxy
-from support.fixtures import ACCESS_KEY, SECRET_KEY
+from support.fixtures import engine_connection
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils.backup import run_backup
 from ansible_collections.s3napback.s3napback.plugins.module_utils.download import read_object, read_volumes
 from ansible_collections.s3napback.s3napback.plugins.module_utils.errors import BackupError
-from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Bucket, Connection
+from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Bucket
 
 DAY = datetime.datetime(2026, 12, 10, 3, tzinfo=datetime.timezone.utc)
 MIB = 1024 * 1024
 SMALL_RANGE = 1 * MIB
 VOLUME = re.compile(r"\.gpg(~\d+)?$")  # the key of a volume of a backup's data
-
-
-def connection_to(url: str, **settings) -> Connection:
-    return Connection(access_key=ACCESS_KEY, secret_key=SECRET_KEY, region="us-east-1", endpoint_url=url, **settings)
 
 
 def data_gets(numbers, fault):
@@ -78,7 +74,7 @@ FAULTS = {
 def test_a_range_that_fails_once_is_fetched_again(case, backed_up, keys, tmp_path, moto):
     request, source, _key = backed_up
     with FaultyProxy(moto.port, data_gets({2, 5}, FAULTS[case])) as proxy:
-        restore_set(request, keys, dest=str(tmp_path / "dest"), connection=connection_to(proxy.url))
+        restore_set(request, keys, dest=str(tmp_path / "dest"), connection=engine_connection(proxy.url))
         assert proxy.faults == 2
     assert trees.differences(trees.picture(str(source)), trees.picture(str(tmp_path / "dest"))) == []
 
@@ -89,7 +85,7 @@ def test_a_persistent_fault_fails_in_bounded_time_and_leaves_nothing(case, backe
     attempts = 3
     every_range_but_the_first = set(range(2, 1000))
     with FaultyProxy(moto.port, data_gets(every_range_but_the_first, FAULTS[case])) as proxy:
-        connection = connection_to(proxy.url, attempts=attempts)
+        connection = engine_connection(proxy.url, attempts=attempts)
         started = time.monotonic()
         with pytest.raises(BackupError, match=rf"^s3: reading {key}(~\d+)? failed") as failure:
             restore_set(request, keys, dest=str(tmp_path / "dest"), connection=connection)
@@ -111,7 +107,7 @@ def test_an_object_replaced_during_the_read_fails_it(backed_up, s3, bucket, moto
                 s3.put_object(Bucket=bucket, Key=key, Body=b"another object")
 
     with FaultyProxy(moto.port, replace_before_the_second_range) as proxy:
-        reading = read_object(Bucket(connection_to(proxy.url), bucket), key, range_size=SMALL_RANGE, window=1)
+        reading = read_object(Bucket(engine_connection(proxy.url), bucket), key, range_size=SMALL_RANGE, window=1)
         with pytest.raises(BackupError, match=rf"^s3: reading {key} failed: it was replaced while it was read$"):
             for _chunk in reading:
                 pass

@@ -14,12 +14,11 @@ import pytest
 from support import trees
 from support.engine import restore_set, state_files
 from support.faulty_proxy import FaultyProxy, Hold
-from support.fixtures import ACCESS_KEY, SECRET_KEY, bucket_contents, open_uploads
+from support.fixtures import bucket_contents, engine_connection, open_uploads
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils import naming
 from ansible_collections.s3napback.s3napback.plugins.module_utils.backup import run_backup
 from ansible_collections.s3napback.s3napback.plugins.module_utils.errors import BackupError
-from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Connection
 
 DAY = datetime.datetime(2026, 12, 10, 3, tzinfo=datetime.timezone.utc)
 PART = 5 * 1024 * 1024
@@ -87,14 +86,7 @@ def source(tmp_path):
 
 
 def through(proxy, make_request, source, timeout=60, attempts=6):
-    connection = Connection(
-        access_key=ACCESS_KEY,
-        secret_key=SECRET_KEY,
-        region="us-east-1",
-        endpoint_url=proxy.url,
-        timeout=timeout,
-        attempts=attempts,
-    )
+    connection = engine_connection(proxy.url, timeout=timeout, attempts=attempts)
     return make_request(source, connection=connection, part_size=PART)
 
 
@@ -128,7 +120,7 @@ def whole_backup(s3, bucket, key):
 
 def assert_restores(request, keys, source, tmp_path, moto):
     restored = tmp_path / "restored"
-    direct = Connection(access_key=ACCESS_KEY, secret_key=SECRET_KEY, region="us-east-1", endpoint_url=moto.url)
+    direct = engine_connection(moto.url)
     restore_set(request, keys, dest=str(restored), connection=direct)
     assert trees.differences(trees.picture(str(source)), trees.picture(str(restored))) == []
 

@@ -10,9 +10,9 @@ import os
 import zlib
 
 from support.faulty_proxy import FaultyProxy
-from support.fixtures import ACCESS_KEY, SECRET_KEY
+from support.fixtures import engine_connection
 
-from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Bucket, Connection
+from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Bucket
 from ansible_collections.s3napback.s3napback.plugins.module_utils.upload import StreamUpload
 
 MIB = 1024 * 1024
@@ -27,8 +27,7 @@ def composite_crc32(data: bytes, part: int) -> str:
 
 def upload_in_parts(url: str, bucket: str, key: str, data: bytes) -> list[dict]:
     """Upload ``data`` through the engine in 5 MiB parts; return the parts its completion listed."""
-    connection = Connection(access_key=ACCESS_KEY, secret_key=SECRET_KEY, region="us-east-1", endpoint_url=url)
-    engine = Bucket(connection, bucket)
+    engine = Bucket(engine_connection(url), bucket)
     completed = []
 
     def seen(params, **_kwargs):
@@ -67,13 +66,7 @@ def sent_checksums(url: str, bucket: str, data: bytes, monkeypatch, option=None,
         monkeypatch.setenv("AWS_REQUEST_CHECKSUM_CALCULATION", env)
     port = int(url.rsplit(":", 1)[1])
     with FaultyProxy(port, lambda *_request: None) as proxy:
-        connection = Connection(
-            access_key=ACCESS_KEY,
-            secret_key=SECRET_KEY,
-            region="us-east-1",
-            endpoint_url=proxy.url,
-            checksum_calculation=option,
-        )
+        connection = engine_connection(proxy.url, checksum_calculation=option)
         with StreamUpload(Bucket(connection, bucket), "checked.gpg", {}, first_part=PART) as stream:
             stream.feed(io.BytesIO(data))
             stream.complete()

@@ -7,10 +7,10 @@ import io
 import os
 import tracemalloc
 
-from support.fixtures import ACCESS_KEY, SECRET_KEY
+from support.fixtures import engine_connection
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils import naming
-from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Bucket, Connection
+from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Bucket
 from ansible_collections.s3napback.s3napback.plugins.module_utils.upload import VolumeUpload
 
 MIB = 1024 * 1024
@@ -18,8 +18,7 @@ PART = 5 * MIB
 
 
 def engine(url: str, bucket: str) -> Bucket:
-    connection = Connection(access_key=ACCESS_KEY, secret_key=SECRET_KEY, region="us-east-1", endpoint_url=url)
-    return Bucket(connection, bucket)
+    return Bucket(engine_connection(url), bucket)
 
 
 def stored(s3, bucket: str, key: str) -> bytes:

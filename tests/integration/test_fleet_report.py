@@ -10,14 +10,14 @@ import stat
 from support import trees
 from support.ansible_runner import ROOT, ansible
 from support.browser import Elements, rendered_dom, screenshot
-from support.fixtures import ACCESS_KEY, SECRET_KEY
+from support.fixtures import ACCESS_KEY, SECRET_KEY, engine_connection
 from support.keys import RECIPIENT
 
 from ansible_collections.s3napback.s3napback.plugins.module_utils.backup import run_backup
 from ansible_collections.s3napback.s3napback.plugins.module_utils.bucket_summary import describe_bucket
 from ansible_collections.s3napback.s3napback.plugins.module_utils.fleet_report import render
 from ansible_collections.s3napback.s3napback.plugins.module_utils.request import backup_request
-from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Bucket, Connection
+from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Bucket
 
 SCREENSHOT = os.path.join(ROOT, "tests", "output", "fleet-report.png")
 # host: (source directory, days ago of each backup); diffs=1 makes full, diff, full.
@@ -25,7 +25,7 @@ FLEET = {"web1": [("etc", (2, 1, 0)), ("www", (2, 1))], "web2": [("etc", (1, 0))
 
 
 def connection(moto):
-    return Connection(access_key=ACCESS_KEY, secret_key=SECRET_KEY, region="us-east-1", endpoint_url=moto.url)
+    return engine_connection(moto.url)
 
 
 def back_up_the_fleet(tmp_path, moto, bucket, keys, now):

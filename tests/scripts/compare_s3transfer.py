@@ -21,10 +21,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))  # tests/: the support package, which also sets up imports
 # Imported for its side effect: it makes the collection importable.
 import conftest  # noqa: E402, F401  # pylint: disable=unused-import
-from support.fixtures import ACCESS_KEY, SECRET_KEY, client_for  # noqa: E402
+from support.fixtures import client_for, engine_connection  # noqa: E402
 from support.processes import MotoServer  # noqa: E402
 
-from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Bucket, Connection  # noqa: E402
+from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Bucket  # noqa: E402
 from ansible_collections.s3napback.s3napback.plugins.module_utils.upload import StreamUpload  # noqa: E402
 
 # A child writes MIB MiB of random-looking bytes to its stdout, without holding them all.
@@ -45,7 +45,7 @@ def upload(uploader: str, url: str, bucket: str, mib: int) -> None:
     if uploader == "s3transfer":
         client_for(url).upload_fileobj(source.stdout, bucket, "s3transfer")
     else:
-        connection = Connection(access_key=ACCESS_KEY, secret_key=SECRET_KEY, region="us-east-1", endpoint_url=url)
+        connection = engine_connection(url)
         with StreamUpload(Bucket(connection, bucket), "engine", {}) as stream:
             stream.feed(source.stdout)
             stream.complete()

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import boto3
 import pytest
 
+from ansible_collections.s3napback.s3napback.plugins.module_utils.s3 import Connection
+
 from .db_servers import MariaDB, PostgreSQL
 from .keys import make_keys
 from .processes import MotoServer, S3rverServer
@@ -26,6 +28,12 @@ def client_for(url: str, access_key: str = ACCESS_KEY, secret_key: str = SECRET_
         region_name="us-east-1",
         verify=verify,
     )
+
+
+def engine_connection(url: str, **settings) -> Connection:
+    """The engine's connection to ``url`` with the tests' credentials, as ``client_for`` is boto3's;
+    ``settings``: any other field of Connection (timeout, attempts, checksum_calculation...)."""
+    return Connection(access_key=ACCESS_KEY, secret_key=SECRET_KEY, region="us-east-1", endpoint_url=url, **settings)
 
 
 @dataclass(frozen=True)
