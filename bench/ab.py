@@ -137,8 +137,8 @@ class AB:
         It starts with the benchmark's data evicted from the page cache, as in bench.run."""
         server_name, contender, round_number = names
         argv, env = command
-        # (it writes dirty pages back first) the full reads the data set itself (ctx.src): only a
-        # restore may find it evicted
+        # evict_page_cache writes dirty pages back first. The full reads the data set itself
+        # (ctx.src): only a restore may find it evicted
         evict_page_cache([self.bench.base, ctx.scratch] if step == "restore" else [server_files(ctx.scratch)])
         if self.patience_s:
             waited = wait_for_quiet(self.patience_s)
